@@ -1,0 +1,18 @@
+"""learndyn: learning dynamics of neural networks, exact theory beside finite-width simulation.
+
+Importing the package switches JAX to float64, because every theory comparison in the library is
+made at float64 accuracy (DESIGN.md, "Data model").
+
+Time convention used across the library: loss ``L = 1/(2P) sum_mu ||y_mu - f_mu||^2``, full-batch
+gradient descent with learning rate ``eta``, and gradient-flow time ``t = eta * step`` (so ``tau = 1``).
+"""
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+__version__ = "0.1.0"
+
+from learndyn.tasks import Task  # noqa: E402
+
+__all__ = ["Task", "__version__"]

@@ -1,0 +1,1 @@
+"""Named reproductions; each registers itself with the experiment registry."""

@@ -1,0 +1,150 @@
+"""The experiment registry: named reproductions, each a config dataclass plus a function returning an Outcome.
+
+An experiment module declares::
+
+    @dataclass(frozen=True)
+    class Config:
+        seed: int = 0
+        lr: float = 0.05
+
+    @experiment("name", Config, quick={"lr": 0.1}, description="...")
+    def run(cfg: Config) -> Outcome: ...
+
+``quick`` holds the overrides of the reduced run (well under a minute on 2 cores, every check kept).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import time
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from learndyn.results import Outcome, write_run
+
+# Modules imported on first use of the registry, so `learndyn list` sees every experiment.
+_MODULES = (
+    "exact_linear",
+    "linear_accuracy",
+    "hierarchy",
+    "continual",
+    "reversal",
+    "lambda_sweep",
+)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A registered experiment."""
+
+    name: str
+    config_cls: type
+    func: Callable
+    quick: dict
+    description: str
+
+
+_REGISTRY: dict[str, Experiment] = {}
+
+
+def experiment(name: str, config_cls: type, *, quick: dict | None = None, description: str = ""):
+    """Register ``func(cfg) -> Outcome`` under ``name`` with its config dataclass and quick overrides."""
+    if not dataclasses.is_dataclass(config_cls):
+        raise TypeError(f"config_cls of experiment {name!r} must be a dataclass")
+    quick = dict(quick or {})
+    valid = {f.name for f in dataclasses.fields(config_cls)}
+    if "seed" not in valid:
+        raise TypeError(f"config of experiment {name!r} needs a 'seed' field")
+    unknown = set(quick) - valid
+    if unknown:
+        raise TypeError(f"quick overrides {sorted(unknown)} of {name!r} are not config fields {sorted(valid)}")
+
+    def register(func):
+        if name in _REGISTRY:
+            raise ValueError(f"experiment {name!r} registered twice")
+        _REGISTRY[name] = Experiment(name, config_cls, func, quick, description or (func.__doc__ or "").strip())
+        return func
+
+    return register
+
+
+def registry() -> dict[str, Experiment]:
+    """All registered experiments by name (imports the experiment modules on first call)."""
+    for mod in _MODULES:
+        importlib.import_module(f"learndyn.experiments.{mod}")
+    return dict(_REGISTRY)
+
+
+def get(name: str) -> Experiment:
+    """The experiment called ``name``; raises listing the valid names otherwise."""
+    reg = registry()
+    if name not in reg:
+        raise ValueError(f"unknown experiment {name!r}; valid names: {', '.join(sorted(reg))}")
+    return reg[name]
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _coerce(name: str, hint, raw: str):
+    """Parse the ``--set`` string ``raw`` as the config field's type ``hint``."""
+    try:
+        if hint is bool:
+            if raw.strip().lower() not in _TRUE + _FALSE:
+                raise ValueError(raw)
+            return raw.strip().lower() in _TRUE
+        if hint in (int, float, str):
+            return hint(raw)
+        if typing.get_origin(hint) is tuple:
+            inner = typing.get_args(hint)[0]
+            return tuple(_coerce(name, inner, part) for part in raw.split(",") if part.strip())
+    except ValueError:
+        kind = getattr(hint, "__name__", str(hint))
+        raise ValueError(f"--set {name}={raw!r}: expected a value of type {kind}") from None
+    raise TypeError(f"config field {name!r} has type {hint}, which --set cannot parse")
+
+
+def make_config(
+    exp: Experiment, *, quick: bool = False, seed: int | None = None, overrides: dict[str, str] | None = None
+):
+    """Build the config: defaults, then the quick overrides, then ``seed``, then ``--set`` overrides (strings).
+
+    Raises
+    ------
+    ValueError
+        For an unknown key (listing the valid ones) or a value that does not parse as the field's type.
+    """
+    fields = {f.name: f for f in dataclasses.fields(exp.config_cls)}
+    hints = typing.get_type_hints(exp.config_cls)
+    values = dict(exp.quick) if quick else {}
+    if seed is not None:
+        values["seed"] = int(seed)
+    for key, raw in (overrides or {}).items():
+        if key not in fields:
+            raise ValueError(
+                f"unknown --set key {key!r} for experiment {exp.name!r}; valid keys: {', '.join(sorted(fields))}"
+            )
+        values[key] = _coerce(key, hints[key], raw)
+    return exp.config_cls(**values)
+
+
+def run(
+    name: str, *, out="runs", quick: bool = False, seed: int | None = None, overrides: dict[str, str] | None = None
+) -> tuple[Path, Outcome]:
+    """Run experiment ``name`` and write its run folder under ``out``; return (folder, outcome)."""
+    from learndyn import __version__
+
+    exp = get(name)
+    cfg = make_config(exp, quick=quick, seed=seed, overrides=overrides)
+    start = time.perf_counter()
+    outcome = exp.func(cfg)
+    seconds = time.perf_counter() - start
+    if not isinstance(outcome, Outcome):
+        raise TypeError(f"experiment {name!r} returned {type(outcome).__name__}, expected Outcome")
+    config = dataclasses.asdict(cfg) | {"quick": quick}
+    path = write_run(out, name, outcome, config=config, seconds=seconds, version=__version__)
+    return path, outcome

@@ -1,0 +1,227 @@
+"""Observables of linear networks as trajectory variables, shared by theory and simulation.
+
+Simulation (weights over time) and theory (QQ^T over time) both reduce to the three blocks ``w2w1 = W2 W1``,
+``w1tw1 = W1^T W1`` and ``w2w2t = W2 W2^T``; every other observable is computed here from those blocks by the same
+code, so a comparison of two trajectories measures the dynamics and nothing else.
+
+Variables of a linear trajectory (an ``xarray.Dataset`` with coordinate ``t``, gradient-flow time):
+
+============  ===================  ================================================================
+name          dims                 meaning
+============  ===================  ================================================================
+loss          (t,)                 ``1/(2P) ||Y - f||_F^2`` on the training items
+test_loss     (t,)                 same on the test split, when the task has one
+f             (t, p, o)            network outputs on the training items
+w2w1          (t, o, i)            network map ``W2 W1``
+w1tw1         (t, i, i2)           input-side gram ``W1^T W1``
+w2w2t         (t, o, o2)           output-side gram ``W2 W2^T``
+rsm_in        (t, p, q)            hidden representational similarity of inputs ``X W1^T W1 X^T``
+rsm_out       (t, p, q)            of outputs ``Y (W2 W2^T)^+ Y^T``
+ntk           (t, p, o, q, o2)     neural tangent kernel (two-layer nets)
+============  ===================  ================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import xarray as xr
+
+from learndyn.tasks import Task
+
+
+def blocks_from_qqt(qqt, n_in: int) -> dict[str, np.ndarray]:
+    """Split ``QQ^T`` (..., n_in + n_out, n_in + n_out) into ``w1tw1``, ``w2w1`` and ``w2w2t``."""
+    qqt = np.asarray(qqt)
+    return {
+        "w1tw1": qqt[..., :n_in, :n_in],
+        "w2w1": qqt[..., n_in:, :n_in],
+        "w2w2t": qqt[..., n_in:, n_in:],
+    }
+
+
+def blocks_from_weights(weights: Sequence) -> dict[str, np.ndarray]:
+    """Blocks of a linear chain ``(W1, ..., WL)`` (each with any leading batch/time axes).
+
+    For depth > 2 the blocks generalise as ``w2w1 = WL ... W1`` (the network map), ``w1tw1 = W1^T W1`` (first layer)
+    and ``w2w2t = WL WL^T`` (last layer).
+    """
+    ws = [np.asarray(W) for W in weights]
+    prod = ws[0]
+    for W in ws[1:]:
+        prod = W @ prod
+    first, last = ws[0], ws[-1]
+    return {
+        "w1tw1": np.swapaxes(first, -1, -2) @ first,
+        "w2w1": prod,
+        "w2w2t": last @ np.swapaxes(last, -1, -2),
+    }
+
+
+def loss_from_map(task: Task, w2w1) -> np.ndarray:
+    """Training loss ``1/(2P) ||Y - X M^T||^2`` of a linear map ``M = w2w1`` (..., n_out, n_in), via correlations.
+
+    Uses ``L = 1/2 tr S_yy - tr(M S_xy) + 1/2 tr(M S_xx M^T)``, exact for any inputs (not only whitened ones).
+    """
+    M = np.asarray(w2w1)
+    sxx, syx, syy = task.sigma_xx, task.sigma_yx, task.sigma_yy
+    return 0.5 * np.trace(syy) - np.einsum("...oi,oi->...", M, syx) + 0.5 * np.einsum("...oi,ij,...oj->...", M, sxx, M)
+
+
+def ntk_linear(X, w1tw1, w2w2t) -> np.ndarray:
+    """Kronecker-form NTK of a two-layer linear net, shape (..., P, n_out, P, n_out).
+
+    ``Theta[p, o, q, o2] = delta_{o o2} x_p^T W1^T W1 x_q + (W2 W2^T)_{o o2} x_p^T x_q`` (spec §3), the gradient
+    inner product of outputs ``f_{p,o}`` and ``f_{q,o2}`` over all parameters. Function-space gradient flow is then
+    ``df_{p,o}/dt = -(1/P) sum_{q,o2} Theta[p,o,q,o2] (f - y)_{q,o2}``.
+    """
+    X = np.asarray(X)
+    k1 = np.einsum("pi,...ij,qj->...pq", X, np.asarray(w1tw1), X)
+    kx = X @ X.T
+    n_out = np.asarray(w2w2t).shape[-1]
+    eye = np.eye(n_out)
+    return np.einsum("...pq,ab->...paqb", k1, eye) + np.einsum("...ab,pq->...paqb", np.asarray(w2w2t), kx)
+
+
+def ntk_autodiff(X, weights: Sequence, activation: str = "linear") -> np.ndarray:
+    """Empirical NTK ``J J^T`` by autodiff for an MLP ``(W1, ..., WL)``, shape (P, n_out, P, n_out).
+
+    The reference for :func:`ntk_linear` and the general eNTK of nonlinear nets.
+    """
+    from learndyn.train import forward  # the simulator owns the network definition
+
+    X = jnp.asarray(X)
+    params = tuple(jnp.asarray(W) for W in weights)
+    jac = jax.jacrev(lambda ps: forward(ps, X, activation))(params)
+    P, n_out = X.shape[0], params[-1].shape[0]
+    J = jnp.concatenate([j.reshape(P, n_out, -1) for j in jac], axis=-1)
+    return np.asarray(jnp.einsum("pak,qbk->paqb", J, J))
+
+
+def rsm_in(X, w1tw1) -> np.ndarray:
+    """Input-side hidden RSM ``X W1^T W1 X^T`` (..., P, P)."""
+    X = np.asarray(X)
+    return np.einsum("pi,...ij,qj->...pq", X, np.asarray(w1tw1), X)
+
+
+def rsm_out(Y, w2w2t, rcond: float = 1e-10) -> np.ndarray:
+    """Output-side hidden RSM ``Y (W2 W2^T)^+ Y^T`` (..., P, P); pseudo-inverse with relative cutoff ``rcond``.
+
+    The spec reads the garbled thesis symbol as a pseudo-inverse; eigenvalues below ``rcond`` times the largest are
+    treated as zero, so the RSM of a small initialisation is dominated by the few modes already grown.
+    """
+    Y = np.asarray(Y)
+    pinv = np.linalg.pinv(np.asarray(w2w2t), rtol=rcond, hermitian=True)
+    return np.einsum("pa,...ab,qb->...pq", Y, pinv, Y)
+
+
+def kernel_distance(K0, Kt) -> np.ndarray:
+    """``1 - <K0, Kt>_F / (||K0|| ||Kt||)`` over the trailing kernel axes; 0 when the kernel only rescales."""
+    K0 = np.asarray(K0)
+    Kt = np.asarray(Kt)
+    n = K0.ndim
+    axes = tuple(range(-n, 0))
+    inner = np.sum(K0 * Kt, axis=axes)
+    return 1.0 - inner / (np.linalg.norm(K0.ravel()) * np.sqrt(np.sum(Kt * Kt, axis=axes)))
+
+
+def linear_trajectory(
+    task: Task, t, blocks: dict[str, np.ndarray], *, ntk: bool = True, rsm: bool = True, attrs: dict | None = None
+) -> xr.Dataset:
+    """Build the standard trajectory Dataset from the three blocks over time.
+
+    Parameters
+    ----------
+    task : Task
+        Gives ``X``, ``Y`` (and the test split) at which outputs, losses and kernels are evaluated.
+    t : (T,) array
+        Gradient-flow times of the blocks.
+    blocks : dict
+        ``w2w1 (T, n_out, n_in)``, ``w1tw1 (T, n_in, n_in)``, ``w2w2t (T, n_out, n_out)``.
+    ntk, rsm : bool
+        Include the NTK / the RSMs (they are P^2 n_out^2 and P^2 per time point).
+    attrs : dict, optional
+        Dataset attributes (e.g. ``source="theory"``, the method used).
+
+    Returns
+    -------
+    xarray.Dataset with the variables listed in the module docstring.
+    """
+    t = np.asarray(t, dtype=np.float64)
+    M, G1, G2 = (np.asarray(blocks[k]) for k in ("w2w1", "w1tw1", "w2w2t"))
+    f = np.einsum("pi,toi->tpo", task.X, M)
+    data = {
+        "loss": (("t",), loss_from_map(task, M)),
+        "f": (("t", "p", "o"), f),
+        "w2w1": (("t", "o", "i"), M),
+        "w1tw1": (("t", "i", "i2"), G1),
+        "w2w2t": (("t", "o", "o2"), G2),
+    }
+    if task.X_test is not None:
+        err = task.Y_test[None] - np.einsum("pi,toi->tpo", task.X_test, M)
+        data["test_loss"] = (("t",), 0.5 * np.mean(np.sum(err**2, axis=-1), axis=-1))
+    if rsm:
+        data["rsm_in"] = (("t", "p", "q"), rsm_in(task.X, G1))
+        data["rsm_out"] = (("t", "p", "q"), rsm_out(task.Y, G2))
+    if ntk:
+        data["ntk"] = (("t", "p", "o", "q", "o2"), ntk_linear(task.X, G1, G2))
+    coords = {"t": t}
+    for name, n in (
+        ("p", task.P),
+        ("q", task.P),
+        ("i", task.n_in),
+        ("i2", task.n_in),
+        ("o", task.n_out),
+        ("o2", task.n_out),
+    ):
+        coords[name] = np.arange(n)
+    ds = xr.Dataset(data, coords=coords, attrs=dict(attrs or {}))
+    ds["t"].attrs["long_name"] = "gradient-flow time t = lr * step (tau = 1)"
+    return ds
+
+
+def max_abs_diff(a: xr.Dataset, b: xr.Dataset, names: Sequence[str] | None = None) -> dict[str, float]:
+    """Largest absolute difference per shared variable of two trajectories on the same time grid.
+
+    Raises
+    ------
+    ValueError
+        When the time grids differ (by more than 1e-9 relative) or a requested variable is missing.
+    """
+    if a.sizes.get("t") != b.sizes.get("t") or not np.allclose(a["t"], b["t"], rtol=1e-9, atol=1e-12):
+        raise ValueError("the two trajectories must share the time grid t to compare them")
+    names = list(names) if names is not None else [v for v in a.data_vars if v in b.data_vars]
+    out = {}
+    for v in names:
+        if v not in a or v not in b:
+            raise ValueError(
+                f"variable {v!r} is missing from one trajectory; shared: {sorted(set(a.data_vars) & set(b.data_vars))}"
+            )
+        out[v] = float(np.max(np.abs(a[v].values - b[v].values)))
+    return out
+
+
+def trajectory_from_weights(task: Task, t, weights: Sequence, **kwargs) -> xr.Dataset:
+    """Trajectory of a linear net from its weights over time ``(W1 (T, n_h, n_in), ..., WL (T, ...))``.
+
+    Adds ``balance_drift (t)``: ``max|W2^T W2 - W1 W1^T - (same at t[0])|`` for two-layer nets, the conserved
+    quantity's drift (zero under gradient flow, O(lr) under GD). Keyword arguments go to :func:`linear_trajectory`
+    (the NTK is the Kronecker form, so ``ntk=True`` is only accepted for two-layer nets).
+    """
+    weights = [np.asarray(W) for W in weights]
+    if len(weights) != 2 and kwargs.get("ntk", True):
+        kwargs["ntk"] = False  # the Kronecker NTK holds for two-layer nets only
+    ds = linear_trajectory(task, t, blocks_from_weights(weights), **kwargs)
+    if len(weights) == 2:
+        W1, W2 = weights
+        D = np.swapaxes(W2, -1, -2) @ W2 - W1 @ np.swapaxes(W1, -1, -2)
+        ds["balance_drift"] = (("t",), np.max(np.abs(D - D[:1]), axis=(-2, -1)))
+    return ds
+
+
+def trajectory_from_qqt(task: Task, t, qqt, **kwargs) -> xr.Dataset:
+    """Trajectory from ``QQ^T(t)`` (T, n_in + n_out, n_in + n_out); see :func:`linear_trajectory`."""
+    return linear_trajectory(task, t, blocks_from_qqt(qqt, task.n_in), **kwargs)
