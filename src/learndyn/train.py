@@ -1,0 +1,901 @@
+"""Simulation of linear and simple nonlinear MLPs: full-batch gradient descent and RK4 gradient flow.
+
+Conventions (DESIGN.md, "Data model"):
+
+- Data: ``X`` has shape ``(P, n_in)`` and ``Y`` shape ``(P, n_out)``, one item per row.
+- Weights: a tuple ``(W1, ..., WL)`` with ``W_l`` of shape ``(n_l, n_{l-1})``, ``n_0 = n_in`` and
+  ``n_L = n_out``. The network is ``f(X) = phi(... phi(X W1^T) ...) WL^T``; ``phi`` acts on the
+  hidden layers only and is the identity by default (a deep linear network).
+- Loss: ``L = 1/(2P) sum_mu ||y_mu - f(x_mu)||^2`` (half the mean over items of the squared error).
+- Time: full-batch GD with learning rate ``lr`` takes ``W <- W - lr * grad L(W)``; step ``k``
+  corresponds to gradient-flow time ``t = lr * k`` (``tau = 1``). The gradient flow itself is
+  ``dW/dt = -grad L(W)``, which :func:`gradient_flow_rk4` integrates with the classical RK4 scheme.
+
+Both simulators run one jit-compiled ``lax.scan`` over the recording grid, with an inner
+``lax.while_loop`` for the steps between two records, and ``jax.vmap`` over seeds in
+:func:`simulate_gd_seeds`. Divergence (a non-finite loss, or a loss above
+``DIVERGENCE_FACTOR * (L(0) + 1)``) is detected inside the loop, the weights are frozen from that
+step on, and :class:`DivergenceError` is raised after the scan with the step and a hint.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from learndyn import _checks
+
+__all__ = [
+    "ACTIVATIONS",
+    "DIVERGENCE_FACTOR",
+    "DivergenceError",
+    "GDResult",
+    "forward",
+    "gradient_flow_rk4",
+    "linear_times",
+    "log_times",
+    "loss",
+    "loss_grad",
+    "simulate_gd",
+    "simulate_gd_seeds",
+    "stack_weights",
+]
+
+ACTIVATIONS = ("linear", "tanh", "relu")
+
+#: A run is declared divergent once its loss exceeds this factor times (initial loss + 1). The
+#: "+ 1" keeps the threshold meaningful when the initial loss is (near) zero.
+DIVERGENCE_FACTOR = 1e6
+
+# RK4's stability interval on the negative real axis is about [-2.785, 0]; GD's is [-2, 0].
+_STABILITY_LIMIT = {"gd": 2.0, "rk4": 2.785}
+
+
+class DivergenceError(FloatingPointError):
+    """Raised when a simulation diverges (non-finite loss, or a loss that exploded).
+
+    It subclasses :class:`FloatingPointError` because the failure is numerical blow-up of the
+    iteration, not a bug or a bad argument; ``except ArithmeticError`` also catches it.
+
+    Attributes
+    ----------
+    step : int
+        First step whose weights give a non-finite or exploded loss.
+    time : float
+        The gradient-flow time of that step, ``lr * step``.
+    lr : float
+        The learning rate (GD) or time step (RK4) that was used.
+    suggested_lr : float
+        A step size that is more likely to be stable (see the message for how it was estimated).
+    seed : int or None
+        Index of the first diverging seed in :func:`simulate_gd_seeds`, else ``None``.
+    """
+
+    def __init__(self, message, *, step, time, lr, suggested_lr, seed=None):
+        super().__init__(message)
+        self.step = step
+        self.time = time
+        self.lr = lr
+        self.suggested_lr = suggested_lr
+        self.seed = seed
+
+
+@dataclass(frozen=True, eq=False)
+class GDResult:
+    """A simulated trajectory, recorded on a grid of gradient-flow times.
+
+    Attributes
+    ----------
+    t : numpy.ndarray, shape (T,)
+        The recorded gradient-flow times, exactly ``lr * steps`` (these can differ from the
+        requested times by up to ``lr / 2``, see :func:`simulate_gd`).
+    steps : numpy.ndarray of int64, shape (T,)
+        The step index of each record (GD steps, or RK4 steps of size ``lr``).
+    weights : tuple of numpy.ndarray
+        One array per layer with a leading time axis, ``(T, n_l, n_{l-1})``; with seeds
+        (:func:`simulate_gd_seeds`) a further leading seed axis, ``(S, T, n_l, n_{l-1})``.
+    loss : numpy.ndarray, shape (T,) or (S, T)
+        The loss ``1/(2P) sum_mu ||y_mu - f_mu||^2`` at each record.
+    lr : float
+        The step size: the learning rate for GD, ``dt`` for RK4.
+    method : str
+        ``"gd"`` or ``"rk4"``.
+    activation : str
+        The hidden-layer activation.
+    """
+
+    t: np.ndarray
+    steps: np.ndarray
+    weights: tuple[np.ndarray, ...]
+    loss: np.ndarray
+    lr: float
+    method: str
+    activation: str
+
+
+# --------------------------------------------------------------------------------------------
+# Model
+
+
+def _phi(h, activation):
+    if activation == "tanh":
+        return jnp.tanh(h)
+    if activation == "relu":
+        return jax.nn.relu(h)
+    return h
+
+
+def _forward(weights, X, activation):
+    h = X
+    for W in weights[:-1]:
+        h = _phi(h @ W.T, activation)
+    return h @ weights[-1].T
+
+
+def _loss(weights, X, Y, activation):
+    r = _forward(weights, X, activation) - Y
+    return 0.5 * jnp.sum(r * r) / X.shape[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Validation. Public functions may be called inside jax transformations (e.g. jax.grad(loss)),
+# so the shape checks only use static shapes, and value checks are skipped for tracers.
+
+
+def _is_tracer(x) -> bool:
+    return isinstance(x, jax.core.Tracer)
+
+
+def _array(name, value, ndim):
+    if _is_tracer(value):
+        if value.ndim != ndim:
+            raise ValueError(f"{name} must be {ndim}-D; got shape {tuple(value.shape)}")
+        return value
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{name} must be a real {ndim}-D array; got {type(value).__name__}") from exc
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D; got shape {arr.shape}")
+    if 0 in arr.shape:
+        raise ValueError(f"{name} must have no zero-size dimension; got shape {arr.shape}")
+    _checks.finite(name, arr)
+    return arr
+
+
+def _data(X, Y=None):
+    X = _array("X", X, 2)
+    if Y is None:
+        return X, None
+    Y = _array("Y", Y, 2)
+    if Y.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"X and Y must have the same number of items (rows); got X.shape={tuple(X.shape)}, Y.shape={tuple(Y.shape)}"
+        )
+    return X, Y
+
+
+def _weights(weights, n_in, n_out=None, *, batched=False, name="weights"):
+    """Check the chain of layer shapes; return a tuple of arrays (float64 unless traced)."""
+    if not isinstance(weights, (tuple, list)):
+        raise TypeError(
+            f"{name} must be a tuple (W1, ..., WL) of {'3' if batched else '2'}-D arrays; got "
+            f"{type(weights).__name__}" + (" (wrap a single layer as (W,))" if hasattr(weights, "shape") else "")
+        )
+    if len(weights) == 0:
+        raise ValueError(f"{name} must hold at least one layer; got an empty {type(weights).__name__}")
+    ndim = 3 if batched else 2
+    shape_kind = "(S, n_l, n_{l-1})" if batched else "(n_l, n_{l-1})"
+    out = []
+    prev, prev_what = n_in, f"the number of input features X.shape[1] = {n_in}"
+    for i, W in enumerate(weights):
+        lname = f"{name}[{i}] (W{i + 1})"
+        if batched and isinstance(W, (tuple, list)):
+            raise TypeError(
+                f"{lname} is a {type(W).__name__}, but {name} must be one tuple of layers with a "
+                f"leading seed axis; build it from per-seed tuples with stack_weights([...])"
+            )
+        try:
+            arr = _array(lname, W, ndim)
+        except ValueError as exc:
+            if "-D" in str(exc):
+                raise ValueError(f"{exc}; each layer must have shape {shape_kind}") from None
+            raise
+        n_rows, n_cols = arr.shape[-2:]
+        if n_cols != prev:
+            raise ValueError(
+                f"{lname} has shape {tuple(arr.shape)}, so it takes {n_cols} inputs, but it must take {prev_what}"
+            )
+        if batched and out and arr.shape[0] != out[0].shape[0]:
+            raise ValueError(
+                f"{lname} has {arr.shape[0]} seeds (leading axis) but {name}[0] has "
+                f"{out[0].shape[0]}; every layer needs the same seed axis"
+            )
+        out.append(arr)
+        prev = n_rows
+        prev_what = f"the {n_rows} outputs of {lname} (shape {tuple(arr.shape)})"
+    if n_out is not None and prev != n_out:
+        raise ValueError(
+            f"the last layer {name}[{len(out) - 1}] (W{len(out)}) has shape "
+            f"{tuple(out[-1].shape)}, so the network has {prev} outputs, but Y has {n_out} "
+            f"columns"
+        )
+    return tuple(out)
+
+
+def _activation(activation):
+    if not isinstance(activation, str):
+        raise TypeError(f"activation must be one of {list(ACTIVATIONS)}; got {activation!r}")
+    return _checks.one_of("activation", activation, ACTIVATIONS)
+
+
+# --------------------------------------------------------------------------------------------
+# Public model functions
+
+
+def forward(weights, X, activation="linear"):
+    """Network outputs ``f(X) = phi(... phi(X W1^T) ...) WL^T`` for items in the rows of ``X``.
+
+    Parameters
+    ----------
+    weights : tuple of arrays
+        ``(W1, ..., WL)`` with ``W_l`` of shape ``(n_l, n_{l-1})`` and ``n_0 = X.shape[1]``.
+    X : array, shape (P, n_in)
+        Inputs, one item per row.
+    activation : {"linear", "tanh", "relu"}
+        Applied at the hidden layers only; the output layer is linear.
+
+    Returns
+    -------
+    jax.Array, shape (P, n_L)
+
+    Notes
+    -----
+    Can be used inside ``jax.jit``/``jax.grad`` (shape checks still run; value checks for NaN
+    are skipped on traced arrays).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from learndyn.train import forward
+    >>> W1, W2 = np.ones((3, 2)), np.ones((1, 3))
+    >>> forward((W1, W2), np.array([[1.0, 2.0]])).tolist()
+    [[9.0]]
+    """
+    activation = _activation(activation)
+    X, _ = _data(X)
+    weights = _weights(weights, X.shape[1])
+    return _forward(weights, X, activation)
+
+
+def loss(weights, X, Y, activation="linear"):
+    """Mean-squared-error loss ``L = 1/(2P) sum_mu ||y_mu - f(x_mu)||^2``.
+
+    Parameters
+    ----------
+    weights : tuple of arrays
+        ``(W1, ..., WL)``, ``W_l`` of shape ``(n_l, n_{l-1})``.
+    X : array, shape (P, n_in)
+        Inputs, one item per row.
+    Y : array, shape (P, n_out)
+        Targets, one item per row.
+    activation : {"linear", "tanh", "relu"}
+        Hidden-layer activation.
+
+    Returns
+    -------
+    jax.Array, scalar
+        Half the mean over items of the squared error (the library's time convention rests on
+        this normalisation: GD with learning rate ``lr`` advances gradient-flow time by ``lr``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from learndyn.train import loss
+    >>> float(loss((np.zeros((1, 2)),), np.eye(2), np.array([[1.0], [3.0]])))
+    2.5
+    """
+    activation = _activation(activation)
+    X, Y = _data(X, Y)
+    weights = _weights(weights, X.shape[1], Y.shape[1])
+    return _loss(weights, X, Y, activation)
+
+
+def loss_grad(weights, X, Y, activation="linear"):
+    """Gradient of :func:`loss` with respect to each weight matrix (the one the simulators use).
+
+    Parameters
+    ----------
+    weights, X, Y, activation
+        As in :func:`loss`.
+
+    Returns
+    -------
+    tuple of jax.Array
+        ``(dL/dW1, ..., dL/dWL)``, same shapes as ``weights``. This is exactly the gradient the
+        simulators use: for linear nets the analytic form
+        ``dL/dW_l = (W_L...W_{l+1})^T (M Sxx - Syx) (W_{l-1}...W_1)^T`` with ``M = W_L...W_1``
+        (on a QR-compressed copy of the data when ``P > n_in``), otherwise reverse-mode
+        autodiff, where ``"relu"`` has derivative 0 at exactly 0. Inside jax transformations it
+        falls back to autodiff of :func:`loss`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from learndyn.train import loss_grad
+    >>> (g,) = loss_grad((np.zeros((1, 2)),), np.eye(2), np.array([[1.0], [3.0]]))
+    >>> g.tolist()  # -(Y^T X)/P
+    [[-0.5, -1.5]]
+    """
+    activation = _activation(activation)
+    X, Y = _data(X, Y)
+    weights = _weights(weights, X.shape[1], Y.shape[1])
+    if any(_is_tracer(a) for a in (X, Y, *weights)):
+        return tuple(jax.grad(_loss)(weights, X, Y, activation))
+    Xc, Yc, offset = _compress(X, Y, activation)
+    product = _use_product(Xc, weights, activation)
+    inv_p = 1.0 / X.shape[0]
+    _, grads = _value_and_grad(Xc, Yc, offset, inv_p, activation, product)(weights)
+    return tuple(grads)
+
+
+# --------------------------------------------------------------------------------------------
+# Time grids
+
+
+def linear_times(t_max, n):
+    """``n`` evenly spaced gradient-flow times from 0 to ``t_max`` inclusive.
+
+    Parameters
+    ----------
+    t_max : float
+        Last time, > 0.
+    n : int
+        Number of times, >= 1 (``n = 1`` gives ``[0]``).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n,)
+
+    Examples
+    --------
+    >>> from learndyn.train import linear_times
+    >>> linear_times(1.0, 3).tolist()
+    [0.0, 0.5, 1.0]
+    """
+    t_max = _checks.positive_float("t_max", t_max)
+    n = _checks.positive_int("n", n)
+    return np.linspace(0.0, t_max, n)
+
+
+def log_times(t_min, t_max, n, *, include_zero=True):
+    """``n`` log-spaced gradient-flow times from ``t_min`` to ``t_max``, with 0 prepended.
+
+    Parameters
+    ----------
+    t_min, t_max : float
+        First and last positive time, ``0 < t_min <= t_max``.
+    n : int
+        Number of log-spaced times (the result has ``n + 1`` entries with ``include_zero``).
+    include_zero : bool
+        Prepend ``t = 0`` (the initial condition), default True.
+
+    Returns
+    -------
+    numpy.ndarray
+        Increasing times. After rounding to steps (:func:`simulate_gd`), early times closer than
+        ``lr`` map to the same step; the records are then simply repeated.
+
+    Examples
+    --------
+    >>> from learndyn.train import log_times
+    >>> log_times(0.1, 10.0, 3).tolist()
+    [0.0, 0.1, 1.0, 10.0]
+    """
+    t_min = _checks.positive_float("t_min", t_min)
+    t_max = _checks.positive_float("t_max", t_max)
+    n = _checks.positive_int("n", n)
+    if t_max < t_min:
+        raise ValueError(f"t_max must be >= t_min; got t_min={t_min!r}, t_max={t_max!r}")
+    t = np.geomspace(t_min, t_max, n)
+    return np.concatenate([[0.0], t]) if include_zero else t
+
+
+def _steps_for(t, h, *, exact, h_name):
+    t = _checks.times("t", t)
+    ratio = t / h
+    if ratio[-1] > 2**53:
+        raise ValueError(f"t / {h_name} must stay below 2**53 steps; got t[-1]={float(t[-1])!r} with {h_name}={h!r}")
+    steps = np.rint(ratio).astype(np.int64)
+    if exact:
+        off = np.abs(ratio - steps)
+        if (off > 1e-6).any():
+            i = int(np.argmax(off))
+            raise ValueError(
+                f"t must be multiples of {h_name}={h!r} (up to rounding); t[{i}]={float(t[i])!r} is "
+                f"{float(ratio[i])!r} steps. Round the grid first, e.g. t = {h_name} * np.round(t / "
+                f"{h_name})"
+            )
+    return steps
+
+
+# --------------------------------------------------------------------------------------------
+# The jitted core
+
+
+def _tree_axpy(a, x, y):
+    """y + a * x, leafwise."""
+    return jax.tree_util.tree_map(lambda xi, yi: yi + a * xi, x, y)
+
+
+def _compress(X, Y, activation):
+    """An equivalent smaller data set for linear nets: (Xc, Yc, offset) with, for every linear
+    net f, ``||Y - f(X)||^2 = ||Yc - f(Xc)||^2 + 2 * offset``.
+
+    With the thin QR ``X = Q R`` (when P > n_in): ``Xc = R``, ``Yc = Q^T Y`` and
+    ``2 * offset = ||Y - Q Q^T Y||^2``, because the residual splits into orthogonal parts
+    ``Q (Q^T Y - R M^T)`` and ``Y - Q Q^T Y``. A step then costs O(n_in n^2) instead of O(P n^2),
+    and, unlike the correlation form ``tr Syy - 2<Syx, M> + <M Sxx, M>``, both parts are sums of
+    squares, so the loss keeps full relative accuracy near convergence.
+    """
+    if activation != "linear" or X.shape[0] <= X.shape[1]:
+        return X, Y, 0.0
+    Q, R = np.linalg.qr(X)
+    Yc = Q.T @ Y
+    rest = Y - Q @ Yc
+    return R, Yc, 0.5 * float(np.sum(rest * rest))
+
+
+def _use_product(X, weights, activation) -> bool:
+    """For linear nets, whether the end-to-end form f(X) = X M^T, M = W_L ... W_1, is cheaper.
+
+    Per step, layer by layer costs about 3 P sum_l n_l n_{l-1} (forward and two backward
+    products); the end-to-end form about (n_in + n_out) sum_l n_l n_{l-1} for the prefix and
+    suffix products, independent of P (here P is already at most n_in, see :func:`_compress`).
+    """
+    if activation != "linear":
+        return False
+    n_in, n_out = weights[0].shape[-1], weights[-1].shape[-2]
+    return n_in + n_out <= 3 * X.shape[0]
+
+
+def _linear_value_and_grad(weights, Sxx, Syx, half_tr_syy):
+    """Loss and its analytic gradient for a deep linear net, through M = W_L ... W_1.
+
+    With E = dL/dM = M Sxx - Syx, the layer gradients are
+    dL/dW_l = (W_L ... W_{l+1})^T E (W_{l-1} ... W_1)^T, sharing the partial products. The loss
+    is returned as 1/2 tr Syy + 1/2 <E - Syx, M>, which costs one fused reduction but loses
+    accuracy to cancellation near convergence: it only serves the divergence test, while the
+    recorded losses come from :func:`_objective`.
+    """
+    prefix = [weights[0]]  # prefix[l] = W_{l+1} ... W_1 (0-based layers)
+    for W in weights[1:]:
+        prefix.append(W @ prefix[-1])
+    M = prefix[-1]
+    E = M @ Sxx - Syx
+    value = half_tr_syy + 0.5 * jnp.sum((E - Syx) * M)
+    grads = [None] * len(weights)
+    suffix = None  # W_L ... W_{l+2}
+    for l in reversed(range(len(weights))):
+        if l == 0:
+            g = E if suffix is None else suffix.T @ E
+        elif suffix is None:
+            g = E @ prefix[l - 1].T
+        else:
+            # Pick the cheaper association of suffix^T E prefix^T (shapes are static).
+            n_o, n_i = E.shape
+            n_l, n_prev = weights[l].shape
+            if n_o * n_i * n_prev + n_l * n_o * n_prev <= n_l * n_o * n_i + n_l * n_i * n_prev:
+                g = suffix.T @ (E @ prefix[l - 1].T)
+            else:
+                g = (suffix.T @ E) @ prefix[l - 1].T
+        grads[l] = g
+        suffix = weights[l] if suffix is None else suffix @ weights[l]
+    return value, tuple(grads)
+
+
+def _objective(X, Y, offset, inv_p, activation):
+    """The loss ``(1/2 ||Y - f(X)||^2 + offset) / P`` as a function of the weights only."""
+
+    def objective(weights):
+        r = _forward(weights, X, activation) - Y
+        return (0.5 * jnp.sum(r * r) + offset) * inv_p
+
+    return objective
+
+
+def _value_and_grad(X, Y, offset, inv_p, activation, product):
+    """weights -> (L, dL/dweights): analytic for linear nets in end-to-end form, else autodiff."""
+    if product:
+        Sxx, Syx = (X.T @ X) * inv_p, (Y.T @ X) * inv_p
+        half_tr_syy = (0.5 * jnp.sum(Y * Y) + offset) * inv_p
+        return lambda w: _linear_value_and_grad(w, Sxx, Syx, half_tr_syy)
+    return jax.value_and_grad(_objective(X, Y, offset, inv_p, activation))
+
+
+def _step(weights, value_and_grad, h, method):
+    """One step of size h; returns (L(weights), new weights)."""
+    value, g1 = value_and_grad(weights)
+    if method == "gd":
+        return value, _tree_axpy(-h, g1, weights)
+    grad = lambda w: value_and_grad(w)[1]
+    g2 = grad(_tree_axpy(-0.5 * h, g1, weights))
+    g3 = grad(_tree_axpy(-0.5 * h, g2, weights))
+    g4 = grad(_tree_axpy(-h, g3, weights))
+    incr = jax.tree_util.tree_map(lambda a, b, c, d: a + 2.0 * b + 2.0 * c + d, g1, g2, g3, g4)
+    return value, _tree_axpy(-h / 6.0, incr, weights)
+
+
+def _freeze(bad, old, new):
+    """Keep ``old`` where ``bad`` (a flag per seed, broadcast over the weight axes)."""
+    flag = bad.reshape(bad.shape + (1,) * (old.ndim - bad.ndim))
+    return jnp.where(flag, old, new)
+
+
+def _simulate(weights, X, Y, offset, inv_p, h, steps, activation, method, product, batched):
+    """Scan over the record steps; the carry holds the weights and a divergence flag per seed.
+
+    With ``batched`` every weight has a leading seed axis: the step and the loss are vmapped over
+    seeds while the loops stay shared, so the loop predicate is unbatched and one diverged seed
+    only freezes itself; the inner loop exits early once every seed has diverged.
+
+    Returns (recorded weights, recorded loss, first bad step or -1, loss at that step), with the
+    record axis first (T, [S,] ...).
+    """
+    objective = _objective(X, Y, offset, inv_p, activation)
+    value_and_grad = _value_and_grad(X, Y, offset, inv_p, activation, product)
+    step = lambda w: _step(w, value_and_grad, h, method)
+    record_loss = objective
+    if batched:
+        step, record_loss = jax.vmap(step), jax.vmap(record_loss)
+    initial = record_loss(weights)
+    threshold = DIVERGENCE_FACTOR * (initial + 1.0)
+    no_step = jnp.full(initial.shape, -1, jnp.int64)
+
+    def is_bad(value):
+        return ~jnp.isfinite(value) | (value > threshold)
+
+    def inner_cond(state):
+        _, k, bad_step, _, k_end = state
+        return (k < k_end) & jnp.any(bad_step < 0)
+
+    def inner_body(state):
+        w, k, bad_step, bad_value, k_end = state
+        value, w_new = step(w)
+        bad = (bad_step >= 0) | is_bad(value)
+        # Freeze each seed at its first bad step, so nothing overflows further.
+        w = jax.tree_util.tree_map(partial(_freeze, bad), w, w_new)
+        first = bad & (bad_step < 0)
+        bad_step = jnp.where(first, k, bad_step)
+        bad_value = jnp.where(first, value, bad_value)
+        return w, k + 1, bad_step, bad_value, k_end
+
+    def record(carry, k_end):
+        w, k, bad_step, bad_value = carry
+        w, _, bad_step, bad_value, _ = jax.lax.while_loop(inner_cond, inner_body, (w, k, bad_step, bad_value, k_end))
+        value = record_loss(w)
+        first = (bad_step < 0) & is_bad(value)
+        bad_step = jnp.where(first, k_end, bad_step)
+        bad_value = jnp.where(first, value, bad_value)
+        # Restart from k_end even if the loop exited early: all seeds are frozen then anyway.
+        return (w, k_end, bad_step, bad_value), (w, value)
+
+    init = (weights, jnp.asarray(0, jnp.int64), no_step, jnp.zeros(initial.shape))
+    (_, _, bad_step, bad_value), (w_rec, loss_rec) = jax.lax.scan(record, init, steps)
+    return w_rec, loss_rec, bad_step, bad_value
+
+
+_simulate_jit = jax.jit(_simulate, static_argnames=("activation", "method", "product", "batched"))
+
+
+# --------------------------------------------------------------------------------------------
+# Divergence reporting (host side, only on failure)
+
+
+def _sharpness_estimate(X, Y, weights):
+    """Rough top eigenvalue of the loss Hessian: the larger of its Gauss-Newton part at the
+    initial weights and its value at a balanced minimum of the equivalent deep linear net.
+
+    For a depth-D linear net with input covariance eigenvalue lam_x and target scale
+    s = ||Sigma_yx|| / lam_x, the balanced minimum has sharpness D * lam_x * s^(2(D-1)/D);
+    at arbitrary weights the Gauss-Newton term is at most lam_x * sum_l prod_{j != l} ||W_j||^2.
+    Both are cheap (a few small SVDs) and are only used to phrase the hint.
+    """
+    P = X.shape[0]
+    depth = len(weights)
+    lam_x = float(np.linalg.eigvalsh(X.T @ X / P)[-1])
+    s = float(np.linalg.norm(Y.T @ X / P, 2)) / max(lam_x, 1e-300)
+    at_minimum = depth * lam_x * s ** (2.0 * (depth - 1) / depth)
+    sq_norms = [float(np.linalg.norm(W, 2)) ** 2 for W in weights]
+    at_init = lam_x * sum(math.prod(sq_norms[:i] + sq_norms[i + 1 :]) for i in range(depth))
+    return max(at_minimum, at_init)
+
+
+def _raise_divergence(X, Y, weights, h, method, bad_step, bad_value, seed=None, n_seeds=None):
+    limit = _STABILITY_LIMIT[method]
+    sharp = _sharpness_estimate(X, Y, weights)
+    estimate = limit / sharp if sharp > 0 else math.inf
+    h_name = "lr" if method == "gd" else "dt"
+    if estimate < h:
+        suggested = estimate
+        how = f"about {limit:g}/lambda_max, lambda_max ~ {sharp:.3g} estimated from the data and initial weights"
+    else:
+        suggested = h / 10
+        how = "a tenfold reduction; the Hessian estimate did not explain the blow-up"
+    what = "gradient descent" if method == "gd" else "RK4 gradient flow"
+    where = f" in seed {seed} (of {n_seeds})" if seed is not None else ""
+    threshold_txt = f"{DIVERGENCE_FACTOR:g} x (initial loss + 1)"
+    reason = f"loss = {bad_value!r}" if not np.isfinite(bad_value) else f"loss = {bad_value:.3g} > {threshold_txt}"
+    msg = (
+        f"{what} diverged{where} at step {bad_step} (t = {bad_step * h:.6g}): {reason}. "
+        f"The step size {h_name}={h!r} is too large; try {h_name} <= {suggested:.3g} ({how})."
+    )
+    raise DivergenceError(msg, step=int(bad_step), time=bad_step * h, lr=h, suggested_lr=suggested, seed=seed)
+
+
+# --------------------------------------------------------------------------------------------
+# Public simulators
+
+
+def _prepare(X, Y, weights, activation, *, batched):
+    activation = _activation(activation)
+    X, Y = _data(X, Y)
+    name = "weights_batched" if batched else "weights"
+    weights = _weights(weights, X.shape[1], Y.shape[1], batched=batched, name=name)
+    if any(_is_tracer(a) for a in (X, Y, *weights)):
+        raise TypeError(
+            "the simulators cannot be called inside jax.jit/vmap/grad (they are already one jitted "
+            "loop and return NumPy arrays); call them with concrete arrays, and use "
+            "simulate_gd_seeds for a batch of initialisations"
+        )
+    return X, Y, weights, activation
+
+
+def _run(X, Y, weights, h, t, activation, method, *, batched):
+    h_name = "lr" if method == "gd" else "dt"
+    X, Y, weights, activation = _prepare(X, Y, weights, activation, batched=batched)
+    h = _checks.positive_float(h_name, h)
+    steps = _steps_for(t, h, exact=(method == "rk4"), h_name=h_name)
+    Xc, Yc, offset = _compress(X, Y, activation)
+    w_rec, loss_rec, bad_step, bad_value = _simulate_jit(
+        tuple(jnp.asarray(w) for w in weights),
+        jnp.asarray(Xc),
+        jnp.asarray(Yc),
+        jnp.asarray(offset),
+        jnp.asarray(1.0 / X.shape[0]),
+        jnp.asarray(h),
+        jnp.asarray(steps),
+        activation=activation,
+        method=method,
+        product=_use_product(Xc, weights, activation),
+        batched=batched,
+    )
+    bad_step = np.atleast_1d(np.asarray(bad_step))
+    bad_value = np.atleast_1d(np.asarray(bad_value))
+    loss_rec = np.asarray(loss_rec)
+    w_rec = tuple(np.asarray(w) for w in w_rec)
+    if batched:  # the scan stacks records first; results are (S, T, ...)
+        loss_rec = loss_rec.T
+        w_rec = tuple(np.moveaxis(w, 0, 1) for w in w_rec)
+    failed = np.flatnonzero(bad_step >= 0)
+    if failed.size:
+        i = int(failed[0])
+        w0 = tuple(w[i] for w in weights) if batched else weights
+        seed = i if batched else None
+        n_seeds = len(bad_step) if batched else None
+        _raise_divergence(X, Y, w0, h, method, int(bad_step[i]), float(bad_value[i]), seed, n_seeds)
+    return GDResult(
+        t=steps * h,
+        steps=steps,
+        weights=w_rec,
+        loss=loss_rec,
+        lr=h,
+        method=method,
+        activation=activation,
+    )
+
+
+def simulate_gd(X, Y, weights, *, lr, t, activation="linear"):
+    """Full-batch gradient descent on ``L = 1/(2P) sum_mu ||y_mu - f_mu||^2``, recorded at times ``t``.
+
+    Each step is ``W_l <- W_l - lr * dL/dW_l`` for all layers at once (the gradient of
+    :func:`loss_grad`: analytic for linear nets, autodiff otherwise). Step
+    ``k`` corresponds to gradient-flow time ``t = lr * k`` (``tau = 1``), so GD approximates the
+    gradient flow ``dW/dt = -grad L`` with an O(lr) error.
+
+    Parameters
+    ----------
+    X : array, shape (P, n_in)
+        Inputs, one item per row.
+    Y : array, shape (P, n_out)
+        Targets, one item per row.
+    weights : tuple of arrays
+        Initial ``(W1, ..., WL)``, ``W_l`` of shape ``(n_l, n_{l-1})``.
+    lr : float
+        Learning rate, > 0.
+    t : array_like
+        Non-decreasing gradient-flow times to record, >= 0 (linear or log grid, may include 0;
+        see :func:`linear_times`, :func:`log_times`). Each time is mapped to the step
+        ``k = round(t / lr)``; the actual times ``lr * k`` are returned in ``GDResult.t``.
+    activation : {"linear", "tanh", "relu"}
+        Hidden-layer activation.
+
+    Returns
+    -------
+    GDResult
+        ``weights[l]`` has shape ``(T, n_l, n_{l-1})`` and ``loss`` shape ``(T,)``.
+
+    Raises
+    ------
+    DivergenceError
+        If the loss becomes non-finite or exceeds ``DIVERGENCE_FACTOR * (L(0) + 1)``; the
+        message names the first bad step and suggests a smaller ``lr``.
+    ValueError, TypeError
+        For inconsistent shapes, non-finite data, ``lr <= 0``, a bad time grid or activation.
+
+    Notes
+    -----
+    The whole loop is one jit-compiled ``lax.scan`` over the records with an inner
+    ``lax.while_loop``; calls with the same shapes, number of records and activation reuse the
+    compiled code (``lr`` and ``t`` are traced, not static).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from learndyn.train import simulate_gd
+    >>> rng = np.random.default_rng(0)
+    >>> X, Y = rng.standard_normal((20, 3)), rng.standard_normal((20, 2))
+    >>> w = (0.1 * rng.standard_normal((4, 3)), 0.1 * rng.standard_normal((2, 4)))
+    >>> res = simulate_gd(X, Y, w, lr=0.05, t=[0.0, 1.0, 2.0])
+    >>> res.steps.tolist(), res.weights[0].shape
+    ([0, 20, 40], (3, 4, 3))
+    >>> bool(res.loss[-1] < res.loss[0])
+    True
+    """
+    return _run(X, Y, weights, lr, t, activation, "gd", batched=False)
+
+
+def simulate_gd_seeds(X, Y, weights_batched, *, lr, t, activation="linear"):
+    """:func:`simulate_gd` for a batch of initialisations (seeds), vectorised with ``jax.vmap``.
+
+    Parameters
+    ----------
+    X, Y, lr, t, activation
+        As in :func:`simulate_gd` (shared by all seeds).
+    weights_batched : tuple of arrays
+        ``(W1, ..., WL)`` with a leading seed axis, ``W_l`` of shape ``(S, n_l, n_{l-1})``;
+        build it with :func:`stack_weights`.
+
+    Returns
+    -------
+    GDResult
+        ``weights[l]`` has shape ``(S, T, n_l, n_{l-1})`` and ``loss`` shape ``(S, T)``;
+        ``t`` and ``steps`` (shape ``(T,)``) are shared.
+
+    Raises
+    ------
+    DivergenceError
+        If any seed diverges; the message names the first such seed and its first bad step.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from learndyn.train import simulate_gd_seeds, stack_weights
+    >>> rng = np.random.default_rng(0)
+    >>> X, Y = rng.standard_normal((20, 3)), rng.standard_normal((20, 2))
+    >>> inits = [(0.1 * rng.standard_normal((4, 3)), 0.1 * rng.standard_normal((2, 4)))
+    ...          for _ in range(5)]
+    >>> res = simulate_gd_seeds(X, Y, stack_weights(inits), lr=0.05, t=[0.0, 1.0])
+    >>> res.weights[1].shape, res.loss.shape
+    ((5, 2, 2, 4), (5, 2))
+    """
+    return _run(X, Y, weights_batched, lr, t, activation, "gd", batched=True)
+
+
+def gradient_flow_rk4(X, Y, weights, *, t, dt, activation="linear"):
+    """Integrate the gradient flow ``dW/dt = -grad L(W)`` with the classical 4th-order Runge-Kutta.
+
+    A high-accuracy reference for :func:`simulate_gd` and for the exact theory: the global error
+    is O(dt^4) (for a well-conditioned linear task, about 1e-10 at ``dt = 1e-2``). Time is the
+    gradient-flow time of the library (``tau = 1``, loss ``1/(2P) sum ||y - f||^2``).
+
+    Parameters
+    ----------
+    X : array, shape (P, n_in)
+        Inputs, one item per row.
+    Y : array, shape (P, n_out)
+        Targets, one item per row.
+    weights : tuple of arrays
+        Initial ``(W1, ..., WL)``, ``W_l`` of shape ``(n_l, n_{l-1})``.
+    t : array_like
+        Non-decreasing record times >= 0. Each must be a multiple of ``dt`` up to rounding
+        (``|t/dt - round(t/dt)| <= 1e-6``), otherwise ValueError; round a grid with
+        ``dt * np.round(t / dt)``.
+    dt : float
+        Time step, > 0.
+    activation : {"linear", "tanh", "relu"}
+        Hidden-layer activation (for ``"relu"`` the flow is only piecewise smooth and RK4 loses
+        its 4th order at kinks).
+
+    Returns
+    -------
+    GDResult
+        As :func:`simulate_gd`, with ``method="rk4"``, ``lr=dt`` and ``steps`` counting RK4 steps.
+
+    Raises
+    ------
+    DivergenceError
+        If the integration blows up (``dt`` far too large for the stiffness of the task).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from learndyn.train import gradient_flow_rk4
+    >>> X, Y = np.eye(2), np.array([[1.0], [0.0]])
+    >>> res = gradient_flow_rk4(X, Y, (np.zeros((1, 2)),), t=[0.0, 1.0], dt=0.01)
+    >>> round(float(res.weights[0][-1, 0, 0]), 6)  # shallow net: 1 - exp(-t/2) with P = 2
+    0.393469
+    """
+    return _run(X, Y, weights, dt, t, activation, "rk4", batched=False)
+
+
+def stack_weights(weight_tuples: Sequence):
+    """Stack per-seed weight tuples into one tuple with a leading seed axis.
+
+    Parameters
+    ----------
+    weight_tuples : sequence of tuples of arrays
+        ``[(W1, ..., WL) for each seed]``; all seeds must have the same number of layers and the
+        same shapes.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(W1, ..., WL)`` with ``W_l`` of shape ``(S, n_l, n_{l-1})``, as
+        :func:`simulate_gd_seeds` expects.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from learndyn.train import stack_weights
+    >>> w = stack_weights([(np.zeros((4, 3)), np.zeros((2, 4))) for _ in range(5)])
+    >>> [a.shape for a in w]
+    [(5, 4, 3), (5, 2, 4)]
+    """
+    if not isinstance(weight_tuples, Sequence) or isinstance(weight_tuples, (str, bytes)):
+        raise TypeError(
+            f"weight_tuples must be a list of weight tuples (W1, ..., WL), one per seed; got "
+            f"{type(weight_tuples).__name__}"
+        )
+    if len(weight_tuples) == 0:
+        raise ValueError("weight_tuples must hold at least one seed; got an empty sequence")
+    first = weight_tuples[0]
+    if not isinstance(first, (tuple, list)) or len(first) == 0:
+        raise TypeError(f"weight_tuples[0] must be a tuple (W1, ..., WL) of 2-D arrays; got {type(first).__name__}")
+    n_in = np.shape(first[0])[-1] if np.ndim(first[0]) == 2 else None
+    if n_in is None:
+        raise ValueError(f"weight_tuples[0][0] (W1) must be 2-D; got shape {np.shape(first[0])}")
+    ref = _weights(first, n_in, name="weight_tuples[0]")
+    per_seed = [ref]
+    for s, w in enumerate(weight_tuples[1:], start=1):
+        name = f"weight_tuples[{s}]"
+        if not isinstance(w, (tuple, list)) or len(w) != len(ref):
+            raise ValueError(
+                f"{name} must be a tuple of {len(ref)} layers like weight_tuples[0]; got "
+                f"{type(w).__name__} of length {len(w) if hasattr(w, '__len__') else '?'}"
+            )
+        arrs = _weights(w, n_in, name=name)
+        for i, (a, b) in enumerate(zip(arrs, ref, strict=True)):
+            if a.shape != b.shape:
+                raise ValueError(
+                    f"{name}[{i}] (W{i + 1}) has shape {a.shape} but weight_tuples[0][{i}] has "
+                    f"{b.shape}; all seeds need the same shapes"
+                )
+        per_seed.append(arrs)
+    return tuple(np.stack(layer) for layer in zip(*per_seed, strict=True))
