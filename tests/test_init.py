@@ -8,8 +8,16 @@ from learndyn import init
 
 @pytest.mark.parametrize(
     "shape,lam",
-    [((5, 10, 2), 0.0), ((3, 4, 7), 0.0), ((4, 4, 4), -2.0), ((3, 3, 6), 1.5), ((6, 3, 3), -1.5),
-     ((3, 5, 6), 1.0), ((6, 5, 3), -1.0), ((3, 3, 6), -1.5)],
+    [
+        ((5, 10, 2), 0.0),
+        ((3, 4, 7), 0.0),
+        ((4, 4, 4), -2.0),
+        ((3, 3, 6), 1.5),
+        ((6, 3, 3), -1.5),
+        ((3, 5, 6), 1.0),
+        ((6, 5, 3), -1.0),
+        ((3, 3, 6), -1.5),
+    ],
 )
 def test_lambda_balanced_is_balanced_with_gaussian_product_spectrum(shape, lam):
     n_in, n_h, n_out = shape
@@ -21,8 +29,9 @@ def test_lambda_balanced_is_balanced_with_gaussian_product_spectrum(shape, lam):
     G1 = 0.3 * rng.normal(size=(n_h, n_in))
     G2 = 0.3 * rng.normal(size=(n_out, n_h))
     m = min(n_in, n_out)
-    np.testing.assert_allclose(np.linalg.svd(W2 @ W1, compute_uv=False)[:m],
-                               np.linalg.svd(G2 @ G1, compute_uv=False)[:m], rtol=1e-10)
+    np.testing.assert_allclose(
+        np.linalg.svd(W2 @ W1, compute_uv=False)[:m], np.linalg.svd(G2 @ G1, compute_uv=False)[:m], rtol=1e-10
+    )
 
 
 def test_balanced_factors_large_lambda_has_no_cancellation():

@@ -18,10 +18,12 @@ def net():
 def test_ntk_kronecker_equals_autodiff(net):
     task, W1, W2 = net
     kron = observables.ntk_linear(task.X, W1.T @ W1, W2 @ W2.T)
+
     # Independent reference: the Jacobian of vec(f) with respect to all parameters, by jax.jacfwd here.
     def f(params):
         a, b = params
         return task.X @ a.T @ b.T
+
     jac = jax.jacfwd(f)((jnp.asarray(W1), jnp.asarray(W2)))
     J = np.concatenate([np.asarray(j).reshape(10, 3, -1) for j in jac], axis=-1)
     np.testing.assert_allclose(kron, np.einsum("pak,qbk->paqb", J, J), atol=1e-12)

@@ -270,3 +270,26 @@ def balance_residual(W1, W2, lam: float = 0.0) -> float:
     """``max|W2^T W2 - W1 W1^T - lam I|``: zero for exactly ``lam``-balanced weights."""
     D = balancedness(W1, W2)
     return float(np.max(np.abs(D - lam * np.eye(D.shape[0]))))
+
+
+def match_det_sign(W1, W2, sigma_yx):
+    """Flip the first input column of ``W1`` when ``sign det(W2 W1) != sign det(sigma_yx)`` (square tasks only).
+
+    In the square case a zero-balanced net whose determinant sign differs from the task's has a singular B: one mode
+    cannot cross zero and gradient flow stalls at a saddle (spec §2.3). Flipping one input column changes the sign of
+    ``det(W2 W1)`` while keeping ``W1 W1^T`` and hence every balancedness relation. Non-square shapes are returned
+    unchanged.
+
+    Returns
+    -------
+    (W1, W2), with ``W1`` copied when flipped.
+    """
+    W1 = np.asarray(W1, dtype=np.float64)
+    W2 = np.asarray(W2, dtype=np.float64)
+    sigma = np.asarray(sigma_yx, dtype=np.float64)
+    if sigma.shape[0] != sigma.shape[1]:
+        return W1, W2
+    if np.sign(np.linalg.det(W2 @ W1)) != np.sign(np.linalg.det(sigma)):
+        W1 = W1.copy()
+        W1[:, 0] *= -1.0
+    return W1, W2

@@ -1,0 +1,102 @@
+"""Pieces the linear-network experiments share: simulated and exact trajectories, overlay figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from learndyn import init, observables, plots, train
+from learndyn.tasks import Task
+from learndyn.theory.linear import exact_trajectory
+
+_LABELS = {
+    "loss": "loss",
+    "w2w1": "W2 W1 entries",
+    "w1tw1": "W1^T W1 entries",
+    "w2w2t": "W2 W2^T entries",
+    "ntk": "NTK entries",
+    "rsm_in": "input RSM entries",
+    "f": "outputs f",
+}
+
+
+def gd_trajectory(task: Task, weights, *, lr: float, t, ntk: bool = True, rsm: bool = True, activation: str = "linear"):
+    """Full-batch GD from ``weights`` recorded at times ``t`` (``t = lr * step``).
+
+    Returns ``(trajectory Dataset, final weights tuple)``.
+    """
+    res = train.simulate_gd(task.X, task.Y, tuple(weights), lr=lr, t=t, activation=activation)
+    ds = observables.trajectory_from_weights(task, res.t, res.weights, ntk=ntk, rsm=rsm)
+    ds.attrs.update(source="simulation", method="gd", lr=float(lr), activation=activation)
+    return ds, tuple(np.asarray(W[-1]) for W in res.weights)
+
+
+def rk4_trajectory(task: Task, weights, *, t, dt: float, ntk: bool = False, rsm: bool = False) -> xr.Dataset:
+    """RK4 gradient flow from ``weights`` recorded at ``t`` (multiples of ``dt``), as a trajectory Dataset."""
+    t = dt * np.round(np.asarray(t) / dt)
+    res = train.gradient_flow_rk4(task.X, task.Y, tuple(weights), t=t, dt=dt)
+    ds = observables.trajectory_from_weights(task, res.t, res.weights, ntk=ntk, rsm=rsm)
+    ds.attrs.update(source="rk4", method="rk4", dt=float(dt))
+    return ds
+
+
+def theory_trajectory(task: Task, W1, W2, t, **kwargs) -> xr.Dataset:
+    """The exact solution (:func:`learndyn.theory.linear.exact_trajectory`) at times ``t``."""
+    return exact_trajectory(task, W1, W2, np.asarray(t), **kwargs)
+
+
+def overlay(sim: xr.Dataset, theory: xr.Dataset | None, names, *, title: str = "", max_curves: int = 12):
+    """Panels (3 per row), simulation solid and theory dashed, for the variables ``names`` (log time axis)."""
+    ncols = min(3, len(names))
+    fig, axes = plots.figure(ncols, -(-len(names) // ncols))
+    for ax in axes.ravel()[len(names) :]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.ravel(), names, strict=False):
+        s = sim[name].values.reshape(sim.sizes["t"], -1)
+        th = None if theory is None else theory[name].values.reshape(theory.sizes["t"], -1)
+        idx = _spread(s.shape[1], max_curves)
+        plots.sim_vs_theory(
+            ax,
+            sim["t"].values,
+            s[:, idx],
+            None if th is None else th[:, idx],
+            title=_LABELS.get(name, name),
+            logx=True,
+            logy=(name == "loss"),
+        )
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _spread(n: int, k: int) -> np.ndarray:
+    """Up to k column indices spread over range(n) (diagonal-ish picks for flattened matrices)."""
+    return np.unique(np.linspace(0, n - 1, min(n, k)).round().astype(int))
+
+
+def max_err(a: xr.Dataset, b: xr.Dataset, name: str) -> float:
+    """Largest absolute difference of one variable of two trajectories on the same time grid."""
+    return observables.max_abs_diff(a, b, [name])[name]
+
+
+def weights_from_qqt(qqt, n_in: int, n_h: int, lam: float = 0.0):
+    """lambda-balanced weights ``(W1, W2)`` with ``Q Q^T = qqt``, to restart the exact theory from its own state.
+
+    A lambda-balanced net with ``lam = 0`` or ``n_h = m`` is fixed, up to a hidden rotation that no observable sees,
+    by its map ``W2 W1 = U S V^T``: ``W1 = R S1 V^T``, ``W2 = U S2 R^T``
+    (:func:`learndyn.init.lambda_balanced_from_svd`).
+    Rebuilding from the map keeps the weights exactly balanced; factoring ``qqt`` by eigendecomposition would not
+    (its round-off eigenvalues enter ``W2^T W2 - W1 W1^T`` at the square root of machine precision).
+    """
+    m = min(n_in, qqt.shape[-1] - n_in)
+    if lam != 0.0 and n_h != m:
+        raise ValueError(f"weights_from_qqt needs lam = 0 or n_h = m = {m}; got lam={lam}, n_h={n_h}")
+    U, s, Vt = np.linalg.svd(np.asarray(qqt)[n_in:, :n_in])
+    return init.lambda_balanced_from_svd(U, s[:m], Vt.T, n_h, lam)
+
+
+def qqt_from_blocks(ds: xr.Dataset, k: int = -1) -> np.ndarray:
+    """Reassemble ``QQ^T = [[W1^T W1, (W2 W1)^T], [W2 W1, W2 W2^T]]`` at record ``k`` of a trajectory."""
+    m, g1, g2 = ds["w2w1"].values[k], ds["w1tw1"].values[k], ds["w2w2t"].values[k]
+    return np.block([[g1, m.T], [m, g2]])

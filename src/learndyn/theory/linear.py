@@ -1,0 +1,975 @@
+r"""Exact gradient-flow solutions ``QQ^T(t)`` for two-layer linear networks with whitened inputs.
+
+Spec: ``specs/exact_linear.md`` sections 1, 2.1-2.3, 2.5 and 4 (Braun, Dominé, Fitzgerald & Saxe,
+NeurIPS 2022; Dominé et al., ICLR 2025; Fukumizu 1998).
+
+Setup and conventions
+---------------------
+The network is ``y_hat = W2 W1 x`` with ``W1`` of shape ``(n_h, n_in)`` and ``W2`` of shape
+``(n_out, n_h)``. The loss is ``L = 1/(2P) sum_mu ||y_mu - W2 W1 x_mu||^2`` and the inputs are
+whitened (``Sigma_xx = X X^T / P = I``), so gradient flow reads
+
+    tau dW1/dt = W2^T (Sigma_yx - W2 W1),     tau dW2/dt = (Sigma_yx - W2 W1) W1^T,
+
+with ``theta = t / tau`` (full-batch GD with learning rate ``eta``: ``t = eta * step``, ``tau = 1``).
+Every function here takes ``sigma_yx`` *already whitened* (the caller checked ``Sigma_xx = I`` or
+applied the scaled-identity rule ``Sigma_xx = c I  =>  Sigma_yx / c, tau / c``).
+
+All solvers return ``QQ^T(t)`` for ``Q = [W1^T; W2]``, an array of shape
+``(len(t), n_in + n_out, n_in + n_out)`` with blocks::
+
+    QQ^T = [[W1^T W1, W1^T W2^T],
+            [W2 W1,   W2 W2^T  ]]
+
+The solvers need lambda-balanced weights, ``W2^T W2 - W1 W1^T = lambda I`` (``lambda = 0``: zero-
+balanced); this quantity is conserved by gradient flow and is checked, not assumed.
+
+Which solver
+------------
+* :func:`qqt_zero_balanced` -- stable closed form of Braun et al. (spec 2.2), ``lambda = 0``,
+  ``n_h >= m = min(n_in, n_out)``.
+* :func:`qqt_lambda_balanced` -- stable closed form for ``lambda != 0`` (spec 2.5), ``n_h = m``.
+* :func:`qqt_riccati` -- the Fukumizu/Riccati closed form (spec 2.1) with restarts (spec 4.5):
+  any lambda-balanced initialisation and any ``n_h`` (bottleneck included), any ``B``.
+* :func:`qqt_exact` -- picks the stable form where it is valid and well conditioned, and the
+  restarted Riccati form otherwise, and says why.
+
+The stable forms factor ``B`` out of the solution and need it invertible. In the square case
+(``n_in = n_out``, ``Sigma_yx`` of full rank) with zero-balanced weights, ``B`` is *singular* whenever
+``sign det W2 W1(0) != sign det Sigma_yx`` (spec 2.3): balanced singular values cannot cross zero,
+so the determinant's sign is conserved and gradient flow cannot reach ``Sigma_yx``. It goes to a
+saddle where one mode (generically the weakest, ``s~_m``) decays to 0 while the others are learned.
+:func:`qqt_exact` detects this with ``cond(B)`` and uses the Riccati form, which stays exact there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg as sla
+
+from learndyn import _checks
+from learndyn.init import balanced_factors, balancedness, check_lambda_shape
+
+__all__ = [
+    "ExactInfo",
+    "b_matrix",
+    "cond_b",
+    "converged_qqt",
+    "exact_trajectory",
+    "lambda_of",
+    "qqt_exact",
+    "qqt_lambda_balanced",
+    "qqt_riccati",
+    "qqt_zero_balanced",
+]
+
+_EPS = np.finfo(np.float64).eps
+METHODS = ("auto", "zero_balanced", "lambda_balanced", "riccati")
+
+
+@dataclass(frozen=True)
+class ExactInfo:
+    """How :func:`qqt_exact` computed its answer.
+
+    Attributes
+    ----------
+    method : str
+        ``"zero_balanced"``, ``"lambda_balanced"`` or ``"riccati"``.
+    lam : float
+        The conserved ``lambda`` of ``W2^T W2 - W1 W1^T = lambda I``.
+    cond_b : float
+        2-norm condition number of ``B`` (see :func:`cond_b`); ``inf`` where ``B`` is singular or
+        undefined (``W2 W1(0)`` rank-deficient).
+    reason : str
+        Why this method was used.
+    """
+
+    method: str
+    lam: float
+    cond_b: float
+    reason: str
+
+
+# ---------------------------------------------------------------------------------------------
+# validation helpers
+
+
+def _weights(W1, W2, sigma_yx=None):
+    """Validate shapes/finiteness; return float64 arrays and ``(n_in, n_h, n_out)``."""
+    W1 = _checks.as_matrix("W1", W1)
+    n_h, n_in = W1.shape
+    W2 = _checks.as_matrix("W2", W2)
+    if W2.shape[1] != n_h:
+        raise ValueError(
+            f"W2 must have shape (n_out, n_h) with n_h = W1.shape[0] = {n_h}; got W2.shape = "
+            f"{W2.shape} (W1.shape = {W1.shape}; expected W1 (n_h, n_in), W2 (n_out, n_h))"
+        )
+    n_out = W2.shape[0]
+    if sigma_yx is None:
+        return W1, W2, None, (n_in, n_h, n_out)
+    sig = _checks.as_matrix("sigma_yx", sigma_yx)
+    if sig.shape != (n_out, n_in):
+        raise ValueError(
+            f"sigma_yx must have shape (n_out, n_in) = ({n_out}, {n_in}) to match W1 {W1.shape} "
+            f"and W2 {W2.shape}; got {sig.shape}"
+        )
+    return W1, W2, sig, (n_in, n_h, n_out)
+
+
+def _balance(W1, W2):
+    """Return ``(lam, residual, scale)`` for ``W2^T W2 - W1 W1^T ~ lam I``.
+
+    ``residual = max|W2^T W2 - W1 W1^T - lam I|`` and ``scale = max(max|W1 W1^T|, max|W2^T W2|)``.
+    """
+    d = balancedness(W1, W2)
+    lam = float(np.trace(d) / d.shape[0])
+    resid = float(np.max(np.abs(d - lam * np.eye(d.shape[0]))))
+    scale = float(max(np.max(np.abs(W1 @ W1.T)), np.max(np.abs(W2.T @ W2))))
+    return lam, resid, scale
+
+
+def lambda_of(W1, W2, *, tol: float = 1e-8) -> float:
+    """The ``lambda`` with ``W2^T W2 - W1 W1^T = lambda I``; raise if the weights are not balanced.
+
+    The test is relative: ``max|W2^T W2 - W1 W1^T - lambda I| <= tol * scale`` with
+    ``scale = max(max|W1 W1^T|, max|W2^T W2|)``, so it does not depend on the weights' size.
+
+    Parameters
+    ----------
+    W1 : array (n_h, n_in)
+    W2 : array (n_out, n_h)
+    tol : float
+        Relative tolerance.
+
+    Returns
+    -------
+    float
+        ``lambda = tr(W2^T W2 - W1 W1^T) / n_h``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W1 = np.array([[1.0, 0.0]]); W2 = np.array([[2.0]])
+    >>> lambda_of(W1, W2)
+    3.0
+    """
+    W1, W2, _, (n_in, n_h, n_out) = _weights(W1, W2)
+    tol = _checks.positive_float("tol", tol)
+    lam, resid, scale = _balance(W1, W2)
+    if resid > tol * scale:
+        raise ValueError(
+            f"W1, W2 are not lambda-balanced: max|W2^T W2 - W1 W1^T - lambda I| = {resid:.3e} "
+            f"(lambda = {lam:.6g}) exceeds tol * scale = {tol:g} * {scale:.3e}; the exact solutions "
+            "need W2^T W2 - W1 W1^T = lambda I (conserved by gradient flow); build the weights "
+            "with a zero- or lambda-balanced initialiser"
+        )
+    # impossible for real weights within tolerance; kept as a consistency check (spec 2.5)
+    check_lambda_shape(n_in, n_h, n_out, 0.0 if abs(lam) <= tol * scale else lam)
+    return lam
+
+
+def _is_zero_lam(lam: float, scale: float) -> bool:
+    """``lambda`` is zero up to rounding (exactly zero-balanced weights give ``~1e-16 scale``)."""
+    return abs(lam) <= 1e3 * _EPS * scale
+
+
+# ---------------------------------------------------------------------------------------------
+# shared pieces of the stable (B-) forms
+
+
+def _svd_task(sig):
+    """Full SVD of Sigma_yx: ``(Ut (n_out,n_out), st (m,), Vt (n_in,n_in))``."""
+    Ut, st, VtT = np.linalg.svd(sig, full_matrices=True)
+    return Ut, st, VtT.T
+
+
+def _svd_net(W1, W2, m):
+    """Thin SVD of ``W2 W1`` with ``m`` modes: ``(U (n_out,m), s (m,), V (n_in,m))``."""
+    U, s, VT = np.linalg.svd(W2 @ W1, full_matrices=False)
+    return U[:, :m], s[:m], VT[:m].T
+
+
+@dataclass(frozen=True)
+class _Stable:
+    """Time-independent pieces of the stable closed form (spec 2.2 / 2.5), ``QQ^T = Z A^-1 Z^T``."""
+
+    kappa: np.ndarray  # (m,)     kappa = (s~^2 + lambda^2 / 4)^(1/2)
+    P1: np.ndarray  # (m, m)   C^T B^-T
+    G4: np.ndarray  # (m, m)   4 B^-1 B^-T
+    Zlin: np.ndarray  # (n, m)   [-V~_m A_+; U~_m A_-]
+    Zconst: np.ndarray  # (n, m)   [V~_m A_-; U~_m A_+]
+    mu: float  # eigenvalue of F on the larger side's complement
+    ext_rows: slice | None  # rows of Z holding the complement (V~_perp or U~_perp)
+    ext2Mb: np.ndarray | None  # (n_extra_side, m)  2 [V~_perp or U~_perp] M B^-T
+    MtM: np.ndarray | None  # (m, m)   B^-1 M^T M B^-T
+
+
+def _b_parts(W1, W2, sig, lam, dims):
+    """Task and network SVDs, B, C and the extra-direction matrix M of spec 2.5 (2.2 at lam=0)."""
+    n_in, n_h, n_out = dims
+    m = min(n_in, n_out)
+    Ut, st, Vt = _svd_task(sig)
+    U, s, V = _svd_net(W1, W2, m)
+    null = st <= m * _EPS * max(st[0], np.finfo(float).tiny)
+    if n_in == n_out and null.any():
+        # s~_k = 0 leaves the sign of (u~_k, v~_k) free; choosing sign det(U~ V~^T) = sign
+        # det(U V^T) keeps B invertible (no mode is stuck when Sigma_yx is rank-deficient)
+        if np.linalg.det(Ut @ Vt.T) * np.linalg.det(U @ V.T) < 0:
+            Ut = Ut.copy()
+            Ut[:, np.flatnonzero(null)[-1]] *= -1.0
+    s1, s2 = balanced_factors(s, lam)
+    kappa = np.hypot(st, lam / 2.0)
+    den = 2.0 * kappa + 2.0 * st
+    X = np.divide(lam, den, out=np.zeros_like(st), where=den > 0)
+    a = 1.0 / np.sqrt(1.0 + X * X)
+    a_plus, a_minus = a * (1.0 + X), a * (1.0 - X)
+    Ut_m, Vt_m = Ut[:, :m], Vt[:, :m]
+    UU = U.T @ Ut_m
+    VV = V.T @ Vt_m
+    B = s2[:, None] * UU * a_plus[None, :] + s1[:, None] * VV * a_minus[None, :]
+    C = s2[:, None] * UU * a_minus[None, :] - s1[:, None] * VV * a_plus[None, :]
+    if n_out > n_in:
+        ext, ext_top, mu = Ut[:, m:], False, lam / 2.0
+        M = ext.T @ U * s2[None, :]
+    elif n_in > n_out:
+        ext, ext_top, mu = Vt[:, m:], True, -lam / 2.0
+        M = ext.T @ V * s1[None, :]
+    else:
+        ext, ext_top, mu, M = None, False, 0.0, None
+    sqrt_s = np.sqrt(s)
+    B_hat = np.divide(B, sqrt_s[:, None], out=np.full_like(B, np.nan), where=sqrt_s[:, None] > 0)
+    return dict(
+        Ut=Ut,
+        st=st,
+        Vt=Vt,
+        U=U,
+        s=s,
+        V=V,
+        s1=s1,
+        s2=s2,
+        kappa=kappa,
+        a_plus=a_plus,
+        a_minus=a_minus,
+        B=B,
+        C=C,
+        ext=ext,
+        ext_top=ext_top,
+        mu=mu,
+        M=M,
+        B_hat=B_hat,
+        m=m,
+    )
+
+
+def _cond(parts) -> float:
+    """Scale-aware condition number of ``B_hat``: a bound on its norm over its smallest singular value.
+
+    The bound comes from the factors (``2`` for zero-balanced weights, where ``B_hat = U^T U~ + V^T V~``), so a
+    ``B`` that vanishes altogether -- every mode anti-aligned, as after learning ``Sigma`` and switching to
+    ``-Sigma`` -- is flagged too. The plain ``cond(B)`` misses that case: a matrix of rounding noise has
+    ``cond`` of order 1.
+    """
+    B_hat = parts["B_hat"]
+    if not np.all(np.isfinite(B_hat)):
+        return float("inf")
+    root = np.sqrt(parts["s"])
+    scale = np.max(parts["s2"] / root) * np.max(parts["a_plus"]) + np.max(parts["s1"] / root) * np.max(parts["a_minus"])
+    smin = np.linalg.svd(B_hat, compute_uv=False)[-1]
+    return float(scale / smin) if smin > 0 else float("inf")
+
+
+def _stable_setup(parts) -> _Stable:
+    B, C, M, m = parts["B"], parts["C"], parts["M"], parts["m"]
+    lu = sla.lu_factor(B, check_finite=False)
+    P1 = sla.lu_solve(lu, C, check_finite=False).T  # (B^-1 C)^T = C^T B^-T
+    Binv = sla.lu_solve(lu, np.eye(m), check_finite=False)
+    Vt_m, Ut_m = parts["Vt"][:, :m], parts["Ut"][:, :m]
+    ap, am = parts["a_plus"], parts["a_minus"]
+    ext_rows = ext2Mb = MtM = None
+    if M is not None:
+        Mb = sla.lu_solve(lu, M.T, check_finite=False).T  # M B^-T
+        MtM = Mb.T @ Mb
+        ext2Mb = 2.0 * parts["ext"] @ Mb
+        n_top = Vt_m.shape[0]
+        ext_rows = slice(0, n_top) if parts["ext_top"] else slice(n_top, None)
+    return _Stable(
+        kappa=parts["kappa"],
+        P1=P1,
+        G4=4.0 * (Binv @ Binv.T),
+        Zlin=np.concatenate([-Vt_m * ap, Ut_m * am], axis=0),
+        Zconst=np.concatenate([Vt_m * am, Ut_m * ap], axis=0),
+        mu=parts["mu"],
+        ext_rows=ext_rows,
+        ext2Mb=ext2Mb,
+        MtM=MtM,
+    )
+
+
+def _one_minus_exp_over(rate, theta):
+    """``(1 - exp(-2 rate theta)) / rate`` elementwise, ``-> 2 theta`` as ``rate -> 0``."""
+    rate = np.asarray(rate, dtype=np.float64)
+    num = -np.expm1(-2.0 * rate * theta)
+    return np.divide(num, rate, out=2.0 * np.broadcast_to(theta, num.shape).copy(), where=rate > 0)
+
+
+def _stable_AZ(st: _Stable, theta: np.ndarray):
+    """``(A, Z)`` of spec 2.5 (2.2 at lambda = 0) for a batch of times: ``QQ^T = Z A^{-1} Z^T``.
+
+    Every ``t``-dependent factor is a diagonal scaling of a fixed matrix (``e C^T B^-T e =
+    P1 o (e e^T)`` etc.), so the per-time work is elementwise apart from one ``(m, m)`` product.
+    Only decaying exponentials are evaluated: ``e^{-kappa theta}``, ``e^{(mu - kappa) theta}``
+    (``kappa >= |mu|``), and ``(1 - e^{-2 r theta}) / r`` via ``expm1`` (``-> 2 theta`` at 0).
+    """
+    th = theta[:, None]  # (T, 1)
+    kap = st.kappa[None, :]  # (1, m)
+    e = np.exp(-kap * th)  # (T, m)
+    h = _one_minus_exp_over(kap, th)  # (1 - e^2) / kappa  (T, m)
+    ee = e[:, :, None] * e[:, None, :]  # (T, m, m)
+    # A = e (4 G + P1^T diag(h) P1) e + diag(h) + 4 d(theta) e MtM e
+    A = (st.P1.T[None] * h[:, None, :]) @ st.P1[None]
+    A += st.G4
+    A *= ee
+    idx = np.arange(A.shape[-1])
+    A[:, idx, idx] += h
+    # Z = [V~_m (A_- - A_+ E); U~_m (A_+ + A_- E)] with E = e C^T B^-T e = P1 o (e e^T)
+    ee *= st.P1
+    Z = st.Zlin[None] @ ee
+    Z += st.Zconst
+    if st.MtM is not None:
+        mu = st.mu
+        # e^{mu theta} M B^-T e with the exponents combined: columns scaled by e^{(mu - kappa) th}
+        Z[:, st.ext_rows] += st.ext2Mb[None] * np.exp((mu - kap) * th)[:, None, :]
+        # d(theta) e_i e_j = f_i f_j (1 - e^{-2|mu| th}) / (2|mu|), f = e^{(max(mu,0) - kappa) th}
+        f = np.exp((max(mu, 0.0) - kap) * th)
+        c = _one_minus_exp_over(abs(mu), theta) / 2.0  # (T,)
+        A += 4.0 * c[:, None, None] * st.MtM[None] * (f[:, :, None] * f[:, None, :])
+    return A, Z  # (T, m, m), (T, n, m)
+
+
+def _stable_eval(st: _Stable, theta: np.ndarray) -> np.ndarray:
+    """``QQ^T(theta) = Z A^{-1} Z^T`` via Cholesky of ``A`` and triangular solves, in chunks of
+    times (bounded memory). Each BLAS routine runs in its own loop: alternating small ``trsm``
+    and ``gemm`` calls can stall multithreaded OpenBLAS."""
+    n, m = st.Zlin.shape
+    out = np.empty((theta.size, n, n))
+    chunk = max(1, (1 << 21) // (n * m))
+    for c0 in range(0, theta.size, chunk):
+        sl = slice(c0, c0 + chunk)
+        A, Z = _stable_AZ(st, theta[sl])
+        try:
+            L = np.linalg.cholesky(A)
+        except np.linalg.LinAlgError as exc:  # only if B is nearly singular
+            raise ValueError(
+                "the stable closed form's matrix A(t) is not numerically positive definite "
+                "(B is too ill-conditioned); use qqt_riccati"
+            ) from exc
+        Wt = np.empty_like(Z)
+        for i in range(Z.shape[0]):
+            Wt[i] = sla.solve_triangular(L[i], Z[i].T, lower=True, check_finite=False).T
+        np.matmul(Wt, np.swapaxes(Wt, 1, 2), out=out[sl])
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# public: B, cond(B)
+
+
+def b_matrix(W1, W2, sigma_yx) -> np.ndarray:
+    r"""The matrix ``B`` whose inverse the stable closed forms use (spec 2.2 / 2.5), scale-free.
+
+    For zero-balanced weights this is spec 2.2's ``B = U^T U~_m + V^T V~_m`` (``W2 W1(0) = U S V^T``,
+    ``Sigma_yx = U~ S~ V~^T``). For ``lambda != 0`` it is ``S^{-1/2}`` times spec 2.5's
+    ``B = S_2 U^T U~_m A_+ + S_1 V^T V~_m A_-``: the diagonal factor only carries the
+    initialisation's scale, and with it the matrix is continuous in ``lambda`` at 0.
+
+    Returns an ``(m, m)`` array, ``m = min(n_in, n_out)``; rows of modes with ``s = 0`` are ``nan``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> b_matrix(np.eye(2), np.eye(2), np.diag([2.0, 1.0]))   # aligned: B = 2 I
+    array([[2., 0.],
+           [0., 2.]])
+    """
+    W1, W2, sig, dims = _weights(W1, W2, sigma_yx)
+    lam = lambda_of(W1, W2)
+    return _b_parts(W1, W2, sig, lam, dims)["B_hat"]
+
+
+def cond_b(W1, W2, sigma_yx) -> float:
+    """Scale-aware condition number of :func:`b_matrix` (``inf`` if ``W2 W1(0)`` is rank-deficient).
+
+    It is a bound on ``||B||`` from its factors (2 for zero-balanced weights) over the smallest singular value of
+    ``B``, so it also flags a ``B`` that vanishes altogether (exact reversal), where the plain 2-norm condition
+    number of a matrix of rounding noise would be of order 1.
+
+    The stable forms are used only when this is at most ``cond_max`` (default ``1e10``).
+    """
+    W1, W2, sig, dims = _weights(W1, W2, sigma_yx)
+    return _cond(_b_parts(W1, W2, sig, lambda_of(W1, W2), dims))
+
+
+# ---------------------------------------------------------------------------------------------
+# public: stable closed forms
+
+
+def _det_mismatch(parts, dims) -> bool:
+    """Square task with ``sign det W2 W1(0) != sign det Sigma_yx`` (spec 2.3)."""
+    if dims[0] != dims[2]:
+        return False
+    return bool(np.linalg.det(parts["U"] @ parts["V"].T) * np.linalg.det(parts["Ut"] @ parts["Vt"].T) < 0)
+
+
+def _full_rank(s) -> bool:
+    return bool(s[-1] > 64 * _EPS * max(s[0], np.finfo(float).tiny))
+
+
+def _check_stable(parts, dims, cond_max, fn):
+    """Raise unless the stable form applies: ``W2 W1(0)`` of rank ``m`` and ``cond(B) <= cond_max``."""
+    s, m = parts["s"], parts["m"]
+    if not _full_rank(s):
+        raise ValueError(
+            f"{fn} needs W2 W1(0) of full rank m = min(n_in, n_out) = {m}; its singular values are "
+            f"{np.array2string(s, precision=3)}. Use qqt_riccati (or qqt_exact, "
+            "method='riccati'), which handles rank-deficient initialisations"
+        )
+    c = _cond(parts)
+    if not c <= cond_max:
+        hint = ""
+        if _det_mismatch(parts, dims):
+            hint = (
+                " (square task with sign det W2 W1(0) != sign det Sigma_yx: gradient flow goes "
+                "to a saddle where one mode decays to 0, spec 2.3)"
+            )
+        raise ValueError(
+            f"{fn}: B is singular or ill-conditioned, cond(B) = {c:.3e} > cond_max = {cond_max:g}"
+            f"{hint}; the stable closed form cannot be used. Use qqt_exact(..., method='auto') or "
+            "method='riccati' (qqt_riccati), which is exact for any B"
+        )
+
+
+def _prep_stable(W1, W2, sigma_yx, t, tau):
+    W1, W2, sig, dims = _weights(W1, W2, sigma_yx)
+    t = _checks.times("t", t)
+    tau = _checks.positive_float("tau", tau)
+    return W1, W2, sig, dims, t / tau
+
+
+def qqt_zero_balanced(W1, W2, sigma_yx, t, *, tau: float = 1.0, cond_max: float = 1e10):
+    r"""Stable closed form of ``QQ^T(t)`` for zero-balanced weights (spec 2.2; Braun et al. 2022).
+
+    Assumptions, all checked: whitened inputs (``sigma_yx`` is the whitened correlation);
+    ``W1 W1^T = W2^T W2``; ``n_h >= m = min(n_in, n_out)``; ``W2 W1(0)`` of rank ``m``;
+    ``cond(B) <= cond_max``. ``sigma_yx`` may be rank-deficient (``s~_i = 0`` modes are handled via
+    ``(1 - e^{-2 s~ theta}) / s~ -> 2 theta``).
+
+    Only decaying exponentials ``e^{-s~ theta}`` appear, so the result is finite for any ``t`` and
+    tends to ``[V~_m; U~_m] S~ [V~_m; U~_m]^T``. ``Z A^{-1} Z^T`` is evaluated by Cholesky
+    factorisation of ``A`` and triangular solves, vectorised over ``t``.
+
+    Parameters
+    ----------
+    W1 : array (n_h, n_in)
+    W2 : array (n_out, n_h)
+    sigma_yx : array (n_out, n_in)
+        Whitened input-output correlation ``Y X^T / P``.
+    t : array_like (T,)
+        Non-decreasing gradient-flow times ``>= 0``.
+    tau : float
+        Time constant, ``theta = t / tau``.
+    cond_max : float
+        Largest accepted ``cond(B)``; above it a ValueError points to the Riccati solver.
+
+    Returns
+    -------
+    ndarray (T, n_in + n_out, n_in + n_out)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> q = qqt_zero_balanced(0.1 * np.eye(2), 0.1 * np.eye(2), np.diag([2.0, 1.0]), [0.0, 1e6])
+    >>> np.round(q[-1, 2:, :2], 12)        # W2 W1 -> Sigma_yx
+    array([[2., 0.],
+           [0., 1.]])
+    """
+    W1, W2, sig, dims, theta = _prep_stable(W1, W2, sigma_yx, t, tau)
+    lam, resid, scale = _balance(W1, W2)
+    if resid + abs(lam) > 1e-8 * scale:
+        raise ValueError(
+            "qqt_zero_balanced needs zero-balanced weights (W1 W1^T = W2^T W2); got "
+            f"max|W2^T W2 - W1 W1^T| = {np.max(np.abs(W2.T @ W2 - W1 @ W1.T)):.3e} "
+            f"(lambda ~ {lam:.3g}, relative tolerance 1e-8 * {scale:.3e}); use qqt_lambda_balanced "
+            "for lambda-balanced weights or qqt_riccati"
+        )
+    n_in, n_h, n_out = dims
+    m = min(n_in, n_out)
+    if n_h < m:
+        raise ValueError(
+            f"qqt_zero_balanced needs n_h >= m = min(n_in, n_out) = {m}; got n_h = {n_h} "
+            "(bottleneck). Use qqt_riccati, which handles any n_h"
+        )
+    parts = _b_parts(W1, W2, sig, 0.0, dims)
+    _check_stable(parts, dims, cond_max, "qqt_zero_balanced")
+    return _stable_eval(_stable_setup(parts), theta)
+
+
+def qqt_lambda_balanced(W1, W2, sigma_yx, t, *, tau: float = 1.0, cond_max: float = 1e10):
+    r"""Stable closed form of ``QQ^T(t)`` for lambda-balanced weights (spec 2.5; Dominé et al.).
+
+    Valid for ``W2^T W2 - W1 W1^T = lambda I`` with ``n_h = m = min(n_in, n_out)``, either sign of
+    ``lambda`` and ``n_in <, =, > n_out``; at ``lambda = 0`` it is the zero-balanced form (which
+    then also allows ``n_h > m``). For ``n_h > m`` with ``lambda != 0`` the form is wrong (``rank
+    Q > m``, spec 2.5) and a ValueError points to :func:`qqt_riccati`.
+
+    Uses ``kappa = (S~^2 + lambda^2/4)^{1/2}``, the rationalised ``X = lambda / (2 kappa + 2 S~)``
+    (no 0/0 at ``lambda = 0``), and only decaying exponentials: ``e^{-kappa theta}`` and
+    ``e^{(mu - kappa) theta}`` (``mu = lambda/2`` on ``U~_perp`` if ``n_out > n_in``, ``-lambda/2``
+    on ``V~_perp`` if ``n_in > n_out``), combined before evaluation; ``kappa >= |mu|``.
+    As ``t -> oo``, ``W2 W1 -> Sigma_yx``, ``W2 W2^T -> U~ diag((sqrt(lam^2 + 4 S~^2) + lam)/2) U~^T``
+    and ``W1^T W1 -> V~ diag((sqrt(lam^2 + 4 S~^2) - lam)/2) V~^T`` (see :func:`converged_qqt`).
+
+    Parameters and returns as :func:`qqt_zero_balanced`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W1 = np.array([[0.5, 0.0]]); W2 = np.array([[1.0]])          # lambda = 0.75, n_h = m = 1
+    >>> q = qqt_lambda_balanced(W1, W2, np.array([[1.0, 0.0]]), [1e6])
+    >>> round(float(q[0, 2, 0]), 12)                                   # W2 W1 -> Sigma_yx
+    1.0
+    """
+    W1, W2, sig, dims, theta = _prep_stable(W1, W2, sigma_yx, t, tau)
+    lam = lambda_of(W1, W2)
+    _, _, scale = _balance(W1, W2)
+    n_in, n_h, n_out = dims
+    m = min(n_in, n_out)
+    if n_h < m:
+        raise ValueError(
+            f"qqt_lambda_balanced needs n_h >= m = min(n_in, n_out) = {m}; got (n_in, n_h, n_out)"
+            f" = ({n_in}, {n_h}, {n_out}) (bottleneck). Use qqt_riccati, which handles any n_h"
+        )
+    if n_h > m:
+        if not _is_zero_lam(lam, scale):
+            raise ValueError(
+                f"qqt_lambda_balanced with lambda = {lam:.6g} != 0 needs n_h = m = min(n_in, "
+                f"n_out) = {m}; got (n_in, n_h, n_out) = ({n_in}, {n_h}, {n_out}). For n_h > m "
+                "the stable lambda-balanced form is wrong (rank Q > m, spec 2.5); use qqt_riccati"
+                " (or qqt_exact, method='riccati')"
+            )
+        lam = 0.0
+    parts = _b_parts(W1, W2, sig, lam, dims)
+    _check_stable(parts, dims, cond_max, "qqt_lambda_balanced")
+    return _stable_eval(_stable_setup(parts), theta)
+
+
+def converged_qqt(sigma_yx, lam: float = 0.0) -> np.ndarray:
+    r"""The ``t -> oo`` limit of the stable forms (spec 2.2 / 2.5 "Converged representations").
+
+    ``[V~_m S_1; U~_m S_2][V~_m S_1; U~_m S_2]^T`` with ``S_2^2 = (sqrt(lam^2 + 4 S~^2) + lam)/2``
+    and ``S_1^2 = (sqrt(lam^2 + 4 S~^2) - lam)/2`` (so ``S_1 S_2 = S~``); at ``lam = 0`` this is
+    ``[V~_m; U~_m] S~ [V~_m; U~_m]^T``. It is the limit for ``n_h = m`` (any ``lam``) and for
+    ``n_h >= m`` at ``lam = 0``, when ``B`` is invertible.
+
+    Examples
+    --------
+    >>> converged_qqt([[2.0]])
+    array([[2., 2.],
+           [2., 2.]])
+    """
+    sig = _checks.as_matrix("sigma_yx", sigma_yx)
+    lam = _checks.real_float("lam", lam)
+    n_out, n_in = sig.shape
+    m = min(n_in, n_out)
+    Ut, st, Vt = _svd_task(sig)
+    s1, s2 = balanced_factors(st, lam)
+    Q = np.concatenate([Vt[:, :m] * s1, Ut[:, :m] * s2], axis=0)
+    return Q @ Q.T
+
+
+# ---------------------------------------------------------------------------------------------
+# public: Riccati form with restarts
+
+
+def _riccati_F(sig, lam):
+    n_out, n_in = sig.shape
+    F = np.zeros((n_in + n_out, n_in + n_out))
+    F[:n_in, :n_in] = -lam / 2.0 * np.eye(n_in)
+    F[n_in:, n_in:] = lam / 2.0 * np.eye(n_out)
+    F[:n_in, n_in:] = sig.T
+    F[n_in:, :n_in] = sig
+    return F
+
+
+def _ric_step(l, Y, dth):
+    """Factor of ``P(dth)`` from ``P(0) = Y Y^T`` (both in the eigenbasis of ``F``), stably.
+
+    ``P(dth) = D Y M^{-1} Y^T D`` with ``D = e^{l dth}``, ``M = I + Y^T K Y`` and
+    ``K = expm1(2 l dth) / (2 l)`` (``= dth`` exactly where ``l = 0``). ``M`` is never formed:
+    with ``S = [I; K^{1/2} Y]`` we have ``M = S^T S``, and a QR factorisation ``S Pi = Q R``
+    gives ``M^{-1} = Pi R^{-1} R^{-T} Pi^T``, where ``Pi R^{-1}`` is the top block of ``Q``. So
+
+        Y_new = D Y (Pi R^{-1}) = D Y Q_top                    (rows with e^{l dth} small)
+              = sqrt(2 l / (1 - e^{-2 l dth})) Q_low           (rows with l dth > 1/2)
+
+    which are equal in exact arithmetic; the second never multiplies a huge ``e^{l dth}`` by a
+    small number. The rows of ``S`` differ in size by up to ``e^{l dth}``; Householder QR with
+    rows sorted by size and column pivoting is row-wise backward stable for such graded matrices
+    (Cox & Higham 1998), so the ``I`` block is not swamped. Unlike a Cholesky factorisation of
+    ``M``, this stays accurate (to ~1e-15) for ``max(l) dth`` in the hundreds. ``max(l) dth``
+    must stay below ~350 (overflow of ``K^{1/2}``).
+    """
+    n, r = Y.shape
+    x = l * dth
+    k = np.divide(np.expm1(2.0 * x), 2.0 * l, out=np.full(n, float(dth)), where=l != 0)
+    S = np.concatenate([np.eye(r), np.sqrt(k)[:, None] * Y], axis=0)
+    order = np.argsort(-np.max(np.abs(S), axis=1), kind="stable")
+    Qs, _, _ = sla.qr(S[order], mode="economic", pivoting=True, check_finite=False)
+    Q = np.empty_like(Qs)
+    Q[order] = Qs
+    out = np.exp(np.minimum(x, 0.5))[:, None] * (Y @ Q[:r])
+    big = x > 0.5
+    if big.any():
+        out[big] = np.sqrt(2.0 * l[big] / -np.expm1(-2.0 * x[big]))[:, None] * Q[r:][big]
+    return out
+
+
+def _fixed_point_measure(l, Y, kappa):
+    """Distance of ``P = Y Y^T`` from a fixed point of the Riccati flow, relative to ``max|P|``.
+
+    Returns ``None`` when a cheap residual pre-test already shows that ``P`` is moving.
+    Linearising ``dP/dtheta = F P + P F - P^2`` at ``P`` gives ``d(delta) = J delta + delta J``
+    with ``J = F - P``. In the eigenbasis of ``J`` (eigenvalues ``nu``) each pair ``(i, j)``
+    scores ``min(|P_ij|, |R_ij| / -(nu_i + nu_j))`` (the second only for stable pairs), ``R``
+    being the residual: the Newton correction still to travel towards a stable fixed point, or
+    the content of a growing/marginal direction, which does not move only if it is empty. The
+    measure is the largest score.
+    """
+    P = Y @ Y.T
+    pn = float(np.max(np.abs(P)))
+    if pn == 0.0:
+        return 0.0
+    R = l[:, None] * P + P * l[None, :] - P @ P
+    if np.max(np.abs(R)) > 1e-6 * pn * (kappa + pn):
+        return None
+    nu, V = np.linalg.eigh(np.diag(l) - P)
+    Rp = V.T @ R @ V
+    Pp = V.T @ P @ V
+    den = -(nu[:, None] + nu[None, :])
+    newton = np.divide(np.abs(Rp), den, out=np.full_like(Rp, np.inf), where=den > 0)
+    return float(np.max(np.minimum(np.abs(Pp), newton))) / pn
+
+
+def _plus_rank_projector(l, Y, kappa):
+    """Rank of ``Y_+`` (rows of ``Q`` in the growing eigenspace of ``F``) and a function that
+    re-imposes it.
+
+    ``Y_+(theta) = e^{l_+ theta} Y_+(0) M^{-1/2} (orthogonal)`` keeps its rank exactly, and a
+    rank-deficient ``Y_+`` is what makes ``B`` singular (``O_+^T Q_0 ~ B^T S^{1/2} R^T``, spec
+    2.2): the modes it misses can never be learned. Rounding errors refill the missing directions
+    at ``~ eps`` and the flow amplifies them like ``e^{s~ theta}``, so without this a computed
+    solution leaves the saddle (``theta ~ 36 / s~``) that the exact flow converges to. The rank is
+    read at ``theta = 0`` with a relative threshold ``1e3 n eps`` (``cond(B) >~ 1e13`` counts as
+    singular); the projector then zeroes the ``Y_+`` singular values beyond it after each step.
+    Returns ``(rank, project)`` with ``project = None`` when ``Y_+`` has full rank.
+    """
+    plus = l > 1e3 * _EPS * max(kappa, np.finfo(float).tiny)
+    Yp = Y[plus]
+    full = min(Yp.shape)
+    if full == 0:
+        return full, None
+    sv = np.linalg.svd(Yp, compute_uv=False)
+    ref = max(np.linalg.norm(Y, 2), np.finfo(float).tiny)
+    rank = int(np.sum(sv > 1e3 * Y.shape[0] * _EPS * ref))
+    if rank == full:
+        return rank, None
+
+    def project(Y):
+        _, _, Vt = np.linalg.svd(Y[plus], full_matrices=True)
+        Yr = Y @ Vt.T
+        Yr[np.ix_(plus, np.arange(rank, Yr.shape[1]))] = 0.0
+        return Yr
+
+    return rank, project
+
+
+def qqt_riccati(W1, W2, sigma_yx, t, *, tau: float = 1.0, max_step: float = 2.0, freeze_tol: float | None = None):
+    r"""``QQ^T(t)`` from the Fukumizu/Riccati closed form with restarts (spec 2.1, 4.5).
+
+    For lambda-balanced weights ``Q = [W1^T; W2]`` obeys ``tau dQ/dt = F Q - Q Q^T Q / 2`` with
+    ``F = [[-lam/2 I, Sigma^T], [Sigma, lam/2 I]]``, whose solution is
+
+        QQ^T(theta) = e^{F theta} Q0 [I + Q0^T K(theta) Q0]^{-1} Q0^T e^{F theta},
+        K(theta) = int_0^theta e^{2 F s} ds.
+
+    No invertibility of ``B`` or ``F`` is needed, and any ``n_h`` works (bottleneck included), so
+    this is the fallback for the square sign-mismatch case of spec 2.3 (singular ``B``),
+    rank-deficient initialisations and ``n_h > m`` with ``lambda != 0``.
+
+    Numerics
+    --------
+    * ``F = O diag(l) O^T`` is diagonalised once; ``e^{F theta}`` and
+      ``K(theta) = O diag(expm1(2 l theta) / (2 l)) O^T`` act per eigenvalue, with ``K = theta``
+      exactly on ``ker F``: this is spec 2.1's ``F^+ (e^{2F theta} - I)/2 + theta Pi_0`` without a
+      pseudo-inverse.
+    * Each step uses a factored form: with ``S = [I; K^{1/2} Q]`` (``M = I + Q^T K Q = S^T S``),
+      a Householder QR of ``S`` with rows sorted by size and column pivoting gives
+      ``M^{-1/2}`` without forming ``M``, and the new factor ``e^{F dtheta} Q M^{-1/2}``; rows
+      with large ``e^{l dtheta}`` are taken as ``sqrt(2l / (1 - e^{-2 l dtheta}))`` times a block
+      of the orthogonal factor, so no huge exponential multiplies a small number. This is
+      accurate to ~1e-15 even for ``max|l| dtheta`` in the hundreds, where the direct form (or a
+      Cholesky factorisation of ``M``) has lost every digit (spec 4.1).
+    * Restarts (spec 4.5): steps of ``max|l| dtheta = max_step``; times inside a step are
+      evaluated from the state at its start; after each step ``Q`` is replaced by the new factor
+      (a factor of the exact ``P = Q Q^T``, equivalent to the spec's eigendecomposition keeping
+      the top ``n_h`` eigenpairs but without squaring the condition number). ``Q0`` is first
+      reduced to ``min(n_h, n_in + n_out)`` columns.
+    * Singular ``B``: the rank of ``Q``'s component in the growing eigenspace of ``F`` is an
+      exact invariant of the flow, and it is re-imposed after every step (see
+      ``_plus_rank_projector``). Without this, rounding errors amplified like ``e^{s~ theta}``
+      push the solution off the saddle where the exact flow converges (one mode stuck at 0),
+      after ``theta ~ 36 / s~_stuck``; an ODE integrator leaves it the same way.
+    * Long horizons. *Growth*: once the residual of the Riccati equation is below ``1e-6``
+      (relative), the step doubles at each restart up to ``max|l| dtheta = 256``: the factored
+      step stays accurate there and nothing overflows, and its rounding errors are row-wise
+      (not amplified within the step), so this is safe near saddles too. *Freezing*: when
+      ``P`` is a fixed point to ``freeze_tol`` (relative; the Newton correction towards a
+      stable fixed point and the content of growing or marginal directions of the linearised
+      flow both below it, or the measure stopped decreasing below ``25 freeze_tol``),
+      restarting stops and later times return that ``P``. Consequence: content below
+      ``freeze_tol`` (relative) in a direction that would grow is treated as zero. So
+      ``t = 1e6`` costs tens of restarts when the flow converges, a few thousand at most.
+
+    Parameters
+    ----------
+    W1, W2, sigma_yx, t, tau
+        As :func:`qqt_zero_balanced`; the weights must be lambda-balanced (any ``lambda``).
+    max_step : float
+        ``max|eig F| * dtheta`` per restart before any growth (spec 4.5: ``<= 2``); at most 256.
+    freeze_tol : float, optional
+        Relative tolerance of the fixed-point test; default ``4 n eps``, ``n = n_in + n_out``.
+
+    Returns
+    -------
+    ndarray (T, n_in + n_out, n_in + n_out)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> q = qqt_riccati(0.1 * np.eye(2), 0.1 * np.eye(2), np.diag([2.0, -1.0]), [0.0, 1e6])
+    >>> np.round(q[-1, 2:, :2], 12) + 0.0   # sign mismatch: the s~ = 1 mode is stuck at 0
+    array([[2., 0.],
+           [0., 0.]])
+    """
+    W1, W2, sig, dims = _weights(W1, W2, sigma_yx)
+    t = _checks.times("t", t)
+    tau = _checks.positive_float("tau", tau)
+    max_step = _checks.positive_float("max_step", max_step)
+    if max_step > 256.0:
+        raise ValueError(f"max_step must be <= 256 (overflow of e^(2 F dtheta)); got {max_step}")
+    n_in, n_h, n_out = dims
+    n = n_in + n_out
+    tol = 4.0 * n * _EPS if freeze_tol is None else freeze_tol
+    tol = _checks.positive_float("freeze_tol", tol)
+    lam = lambda_of(W1, W2)
+    l, O = np.linalg.eigh(_riccati_F(sig, lam))
+    kappa = float(np.max(np.abs(l)))
+    Y = O.T @ np.concatenate([W1.T, W2], axis=0)
+    if Y.shape[1] > n:
+        u, s, _ = np.linalg.svd(Y, full_matrices=False)
+        Y = u * s
+    _, project = _plus_rank_projector(l, Y, kappa)
+    if project is not None:
+        Y = project(Y)
+    theta = t / tau
+    step = max_step / kappa if kappa > 0 else np.inf
+    step_cap = max(256.0 / kappa, step) if kappa > 0 else np.inf
+    out = np.empty((theta.size, n, n))
+
+    th0, i = 0.0, 0
+    prev = None  # (measure, Y) at the previous restart, for the stopped-decreasing test
+    wait, backoff = 0, 1
+    while i < theta.size:
+        j = int(np.searchsorted(theta, th0 + step, side="right"))
+        for q in range(i, j):  # QQ^T at theta[i:j], from the state Y at th0
+            Wq = O @ _ric_step(l, Y, theta[q] - th0)
+            out[q] = Wq @ Wq.T
+        i = j
+        if i == theta.size:
+            break
+        Y = _ric_step(l, Y, step)
+        if project is not None:
+            Y = project(Y)
+        th0 += step
+        if wait > 0:  # back-off: the fixed-point test costs an (n x n) eigendecomposition
+            wait -= 1
+            prev = None
+            continue
+        meas = _fixed_point_measure(l, Y, kappa)
+        if meas is None:
+            prev = None
+            continue
+        if meas <= tol:
+            break
+        if meas <= 25.0 * tol and prev is not None and meas >= prev[0]:
+            Y = prev[1]  # rounding floor reached above tol: freeze at its minimum
+            break
+        step = min(2.0 * step, step_cap)
+        if step == step_cap and meas > 1e6 * tol:
+            wait, backoff = backoff, min(2 * backoff, 32)
+        else:
+            backoff = 1
+        prev = (meas, Y)
+    if i < theta.size:  # frozen at a fixed point
+        Wf = O @ Y
+        out[i:] = Wf @ Wf.T
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# public: dispatcher
+
+
+def qqt_exact(W1, W2, sigma_yx, t, *, tau: float = 1.0, method: str = "auto", cond_max: float = 1e10):
+    r"""Exact ``QQ^T(t)`` for lambda-balanced two-layer linear networks, choosing the solver.
+
+    ``method="auto"`` uses the stable closed form where it is valid -- zero-balanced with
+    ``n_h >= m`` (:func:`qqt_zero_balanced`), or ``lambda != 0`` with ``n_h = m``
+    (:func:`qqt_lambda_balanced`) -- when ``W2 W1(0)`` has full rank ``m`` and
+    ``cond(B) <= cond_max``; otherwise the restarted Riccati form (:func:`qqt_riccati`). The
+    returned :class:`ExactInfo` says which and why.
+
+    Singular ``B`` and stuck modes: for a square task (``n_in = n_out``) with zero-balanced
+    weights and ``sign det W2 W1(0) != sign det Sigma_yx``, ``B`` is singular (spec 2.3). The
+    sign of the determinant is conserved (balanced singular values cannot cross zero), so gradient
+    flow never reaches ``Sigma_yx``: it converges to a saddle where one mode (generically the
+    weakest) decays to 0 and the loss stays above its minimum. ``auto`` flags this through
+    ``cond(B) > cond_max`` and routes to the Riccati form, which follows the flow exactly.
+
+    Parameters
+    ----------
+    W1, W2, sigma_yx, t, tau
+        As :func:`qqt_zero_balanced`.
+    method : {"auto", "zero_balanced", "lambda_balanced", "riccati"}
+    cond_max : float
+        Largest ``cond(B)`` for which a stable form is used.
+
+    Returns
+    -------
+    qqt : ndarray (T, n_in + n_out, n_in + n_out)
+    info : ExactInfo
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> q, info = qqt_exact(0.1 * np.eye(2), 0.1 * np.eye(2), np.diag([2.0, -1.0]), [1.0])
+    >>> info.method, info.cond_b > 1e10
+    ('riccati', True)
+    """
+    method = _checks.one_of("method", method, METHODS)
+    cond_max = _checks.positive_float("cond_max", cond_max)
+    if method != "auto":
+        fn = {"zero_balanced": qqt_zero_balanced, "lambda_balanced": qqt_lambda_balanced}.get(method)
+        q = (
+            qqt_riccati(W1, W2, sigma_yx, t, tau=tau)
+            if fn is None
+            else fn(W1, W2, sigma_yx, t, tau=tau, cond_max=cond_max)
+        )
+        W1, W2, sig, dims = _weights(W1, W2, sigma_yx)
+        lam, _, scale = _balance(W1, W2)
+        parts = _b_parts(W1, W2, sig, 0.0 if _is_zero_lam(lam, scale) else lam, dims)
+        return q, ExactInfo(method, lam, _cond(parts), "requested")
+    W1, W2, sig, dims, theta = _prep_stable(W1, W2, sigma_yx, t, tau)
+    lam = lambda_of(W1, W2)
+    _, _, scale = _balance(W1, W2)
+    n_in, n_h, n_out = dims
+    m = min(n_in, n_out)
+    zero = _is_zero_lam(lam, scale)
+    parts = _b_parts(W1, W2, sig, 0.0 if zero else lam, dims)
+    cb = _cond(parts)
+    if n_h < m:
+        reason = f"bottleneck n_h = {n_h} < m = {m}: stable forms do not apply"
+    elif not zero and n_h != m:
+        reason = f"lambda = {lam:.3g} != 0 with n_h = {n_h} > m = {m}: the stable form is wrong here"
+    elif not _full_rank(parts["s"]):
+        reason = f"W2 W1(0) is rank-deficient (singular values {np.array2string(parts['s'], precision=3)})"
+    elif not cb <= cond_max:
+        reason = f"cond(B) = {cb:.3e} > cond_max = {cond_max:g}"
+        if _det_mismatch(parts, dims):
+            reason += " (square task, sign det W2 W1(0) != sign det Sigma_yx: a mode gets stuck at 0)"
+    else:
+        q = _stable_eval(_stable_setup(parts), theta)
+        name = "zero_balanced" if zero else "lambda_balanced"
+        return q, ExactInfo(name, lam, cb, f"stable form valid, cond(B) = {cb:.3e}")
+    q = qqt_riccati(W1, W2, sig, t, tau=tau)
+    return q, ExactInfo("riccati", lam, cb, reason + "; using the restarted Riccati form")
+
+
+# ---------------------------------------------------------------------------------------------
+# task-level front door
+
+
+def exact_trajectory(
+    task,
+    W1,
+    W2,
+    t,
+    *,
+    method: str = "auto",
+    white_tol: float = 1e-8,
+    cond_max: float = 1e10,
+    ntk: bool = True,
+    rsm: bool = True,
+):
+    """The exact trajectory of a two-layer linear net on a :class:`~learndyn.tasks.Task`, as a Dataset.
+
+    Checks that the inputs are white (``sigma_xx = c I``; raises with the measured deviation otherwise), applies the
+    scaled-identity rule (theory on ``sigma_yx / c`` at theory time ``c t``), solves with :func:`qqt_exact` and
+    returns the same variables as a simulated trajectory (:mod:`learndyn.observables`), so the two compare directly.
+
+    Parameters
+    ----------
+    task : Task
+        Inputs must satisfy ``X^T X / P = c I`` to ``white_tol``.
+    W1, W2 : arrays (n_h, n_in), (n_out, n_h)
+        lambda-balanced initial weights.
+    t : 1-D array
+        Gradient-flow times of the library's convention (``t = lr * step``, ``tau = 1``).
+    method, cond_max
+        Passed to :func:`qqt_exact`.
+    ntk, rsm : bool
+        Include the NTK / RSMs.
+
+    Returns
+    -------
+    xarray.Dataset
+        Variables ``loss, f, w2w1, w1tw1, w2w2t`` (+ ``rsm_in, rsm_out, ntk``), attributes ``source="theory"``,
+        ``method``, ``lam``, ``cond_b``, ``reason`` (from :class:`ExactInfo`) and ``input_scale`` (``c``).
+
+    Examples
+    --------
+    >>> from learndyn import init, tasks
+    >>> task = tasks.teacher_student(10, 4, 5, 3, seed=3)
+    >>> W1, W2 = init.zero_balanced(0, 4, 5, 3, 0.1)
+    >>> ds = exact_trajectory(task, W1, W2, [0.0, 1.0, 1e6])
+    >>> ds.attrs["method"], ds["w2w1"].shape
+    ('zero_balanced', (3, 3, 4))
+    """
+    from learndyn.observables import trajectory_from_qqt
+    from learndyn.tasks import Task
+
+    if not isinstance(task, Task):
+        raise TypeError(f"task must be a learndyn Task; got {type(task).__name__}")
+    t = _checks.times("t", t)
+    sigma, c = task.whitened_correlation(white_tol)
+    qqt, info = qqt_exact(W1, W2, sigma, c * t, method=method, cond_max=cond_max)
+    attrs = {
+        "source": "theory",
+        "method": info.method,
+        "lam": info.lam,
+        "cond_b": info.cond_b,
+        "reason": info.reason,
+        "input_scale": c,
+    }
+    return trajectory_from_qqt(task, t, qqt, ntk=ntk, rsm=rsm, attrs=attrs)
