@@ -36,19 +36,21 @@ def sim_vs_theory(
     Only the first ``max_curves`` columns are drawn, so large matrices stay legible.
     """
     t = np.asarray(t)
-    sim = np.asarray(sim).reshape(len(t), -1)[:, :max_curves]
+    keep = t > 0 if logx else np.ones(t.shape, dtype=bool)  # a log axis cannot show t = 0
+    sim = np.asarray(sim).reshape(len(t), -1)[keep, :max_curves]
+    th = None if theory is None else np.asarray(theory).reshape(len(t), -1)[keep, :max_curves]
+    t = t[keep]
     colors = plt.cm.viridis(np.linspace(0.0, 0.9, sim.shape[1]))
     for k in range(sim.shape[1]):
         ax.plot(t, sim[:, k], color=colors[k], **SIM)
-    if theory is not None:
-        th = np.asarray(theory).reshape(len(t), -1)[:, :max_curves]
+    if th is not None:
         ax.plot(t, th, **THEORY)
     ax.plot([], [], color=colors[0], label="simulation", **SIM)
-    if theory is not None:
+    if th is not None:
         ax.plot([], [], label="theory", **THEORY)
     ax.legend(frameon=False, fontsize=8)
     if logx:
-        ax.set_xscale("symlog", linthresh=max(float(t[t > 0].min()) if (t > 0).any() else 1.0, 1e-3))
+        ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
     ax.set_xlabel("t (gradient-flow time)")

@@ -39,7 +39,7 @@ class Config:
 @experiment(
     "linear-accuracy",
     Config,
-    quick={"n_tasks": 8, "lrs": (0.05, 0.005, 5e-4)},
+    quick={"n_tasks": 8, "lrs": (0.05, 0.005, 1e-3, 5e-4)},
     description="GD vs exact loss over random shapes incl. square ones and 7 learning rates (Fig. 2c).",
 )
 def run(cfg: Config) -> Outcome:
