@@ -143,8 +143,9 @@ def write_run(out_dir, name: str, outcome: Outcome, *, config: dict, seconds: fl
 def _netcdf_ready(ds: xr.Dataset) -> xr.Dataset:
     """netCDF attributes must be str/number/arrays: serialise anything else as JSON text."""
     ds = ds.copy()
+    ok = (str, int, float, np.ndarray, np.number)
     ds.attrs = {
-        k: (v if isinstance(v, str | int | float | np.ndarray) else json.dumps(_jsonable(v)))
+        k: (v if isinstance(v, ok) and not isinstance(v, bool | np.bool_) else json.dumps(_jsonable(v)))
         for k, v in ds.attrs.items()
     }
     return ds

@@ -63,8 +63,9 @@ def experiment(name: str, config_cls: type, *, quick: dict | None = None, descri
         raise TypeError(f"quick overrides {sorted(unknown)} of {name!r} are not config fields {sorted(valid)}")
 
     def register(func):
-        if name in _REGISTRY:
-            raise ValueError(f"experiment {name!r} registered twice")
+        old = _REGISTRY.get(name)
+        if old is not None and (old.func.__module__, old.func.__qualname__) != (func.__module__, func.__qualname__):
+            raise ValueError(f"experiment {name!r} is registered twice ({old.func.__module__} and {func.__module__})")
         _REGISTRY[name] = Experiment(name, config_cls, func, quick, description or (func.__doc__ or "").strip())
         return func
 
