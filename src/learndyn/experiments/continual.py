@@ -9,9 +9,9 @@ earlier task i rises by exactly 1/2 ||sigma_i - sigma_j||_F^2 (whitened inputs):
 
 The sweep of spec Fig. 5b repeats the two-task measurement over random shapes (dims U{2..30}, N_h >= m, P = 100,
 lr = .075; 2e4 steps per task for linear nets, where the spec's 5000 leave slow modes unconverged at the 1e-3 level,
-and 5e4 for nonlinear ones) for linear, tanh and ReLU networks. Only the linear case is a theorem (checked); for tanh and ReLU the
-numerical forgetting is reported beside the linear formula (correlation and median ratio in the data), as in the
-paper's figure, without a claim.
+and 5e4 for nonlinear ones) for linear, tanh and ReLU networks. Only the linear case is a theorem (checked); for
+tanh and ReLU the numerical forgetting is reported beside the linear formula (correlation and median ratio in the
+data), as in the paper's figure, without a claim.
 """
 
 from __future__ import annotations
