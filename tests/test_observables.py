@@ -85,3 +85,15 @@ def test_trajectories_from_weights_and_qqt_agree(net):
     np.testing.assert_allclose(a["f"].values[1], task.X @ (W2s[1] @ W1s[1]).T, atol=1e-13)
     with pytest.raises(ValueError, match="share the time grid"):
         observables.max_abs_diff(a, b.assign_coords(t=b.t + 1))
+
+
+def test_compare_table_reports_abs_and_relative_errors(net):
+    task, W1, W2 = net
+    a = observables.trajectory_from_weights(task, np.arange(2), (np.stack([W1, W1]), np.stack([W2, W2])))
+    b = a.copy(deep=True)
+    b["w2w1"] = b["w2w1"] * 2.0
+    table = observables.compare(a, b, ["w2w1", "loss"])
+    M = W2 @ W1
+    assert table.loc["w2w1", "max_abs_err"] == pytest.approx(np.abs(M).max(), rel=1e-12)
+    assert table.loc["w2w1", "rel_err"] == pytest.approx(0.5, rel=1e-12)
+    assert table.loc["loss", "max_abs_err"] == 0.0

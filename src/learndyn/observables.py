@@ -225,3 +225,36 @@ def trajectory_from_weights(task: Task, t, weights: Sequence, **kwargs) -> xr.Da
 def trajectory_from_qqt(task: Task, t, qqt, **kwargs) -> xr.Dataset:
     """Trajectory from ``QQ^T(t)`` (T, n_in + n_out, n_in + n_out); see :func:`linear_trajectory`."""
     return linear_trajectory(task, t, blocks_from_qqt(qqt, task.n_in), **kwargs)
+
+
+def compare(a: xr.Dataset, b: xr.Dataset, names: Sequence[str] | None = None):
+    """Tidy comparison table of two trajectories on the same time grid (e.g. simulation ``a``, theory ``b``).
+
+    Parameters
+    ----------
+    a, b : xarray.Dataset
+        Trajectories sharing ``t`` and variable names (simulation and theory use the same names).
+    names : sequence of str, optional
+        Variables to compare; default all shared ones.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per variable: ``max_abs_err`` (max over every entry and time), ``scale`` (``max |b|``) and
+        ``rel_err = max_abs_err / scale``.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> a = xr.Dataset({"loss": ("t", [1.0, 0.5])}, coords={"t": [0.0, 1.0]})
+    >>> compare(a, a + 0.01).round(3).to_dict("index")
+    {'loss': {'max_abs_err': 0.01, 'scale': 1.01, 'rel_err': 0.01}}
+    """
+    import pandas as pd
+
+    errs = max_abs_diff(a, b, names)
+    rows = {}
+    for name, err in errs.items():
+        scale = float(np.max(np.abs(b[name].values)))
+        rows[name] = {"max_abs_err": err, "scale": scale, "rel_err": err / scale if scale > 0 else float("nan")}
+    return pd.DataFrame.from_dict(rows, orient="index")
