@@ -53,6 +53,8 @@ def test_hierarchy_singular_values_match_spec():
 def test_reversal_and_revision():
     h = tasks.hierarchy()
     np.testing.assert_array_equal(tasks.reversal(h).sigma_yx, -h.sigma_yx)
+    r = tasks.reversal(tasks.random_regression(10, 3, 2, n_test=4))
+    np.testing.assert_array_equal(r.Y_test, -tasks.random_regression(10, 3, 2, n_test=4).Y_test)
     r = tasks.revised_hierarchy()
     np.testing.assert_array_equal(r.Y[:, :-1], h.Y[:, :-1])
     np.testing.assert_array_equal(r.Y[:, -1], -h.Y[:, -1])
@@ -78,3 +80,13 @@ def test_task_validation_messages():
         tasks.random_regression(10, 3, 2, seed=-1)
     with pytest.raises(ValueError, match="n_in must be a positive integer; got 0"):
         tasks.random_regression(10, 0, 2)
+
+
+def test_test_split_goes_through_the_training_whitening_map():
+    task = tasks.random_regression(40, 3, 2, seed=5, n_test=500)
+    rng = np.random.default_rng(5)
+    X = rng.normal(0.0, 1.0 / np.sqrt(3), size=(540, 3))  # the same draw as the constructor's
+    _, (mean, T) = tasks.whiten(X[:40], return_transform=True)
+    np.testing.assert_allclose(task.X_test, (X[40:] - mean) @ T, atol=1e-12)
+    # The map whitens the population: the held-out covariance is close to I (sampling error ~ 1/sqrt(40)).
+    assert np.max(np.abs(np.cov(task.X_test.T, bias=True) - np.eye(3))) < 0.6

@@ -158,9 +158,13 @@ class Task:
             )
         return self.sigma_yx / c, c
 
-    def with_targets(self, Y, name: str | None = None) -> Task:
-        """Return a copy of this task with new training targets ``Y`` (same items), e.g. for reversal."""
-        return Task(self.X, Y, name=name or self.name)
+    def with_targets(self, Y, Y_test=None, name: str | None = None) -> Task:
+        """Return a copy of this task with new targets ``Y`` (same items), e.g. for reversal.
+
+        The test split is kept when ``Y_test`` gives its new targets, and dropped otherwise.
+        """
+        test = {"X_test": self.X_test, "Y_test": Y_test} if Y_test is not None and self.X_test is not None else {}
+        return Task(self.X, Y, name=name or self.name, **test)
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -177,7 +181,7 @@ def _rng(seed) -> np.random.Generator:
     return np.random.default_rng(int(seed))
 
 
-def whiten(X, *, center: bool = True) -> np.ndarray:
+def whiten(X, *, center: bool = True, return_transform: bool = False):
     """Whiten inputs so that ``X_w^T X_w / P = I`` exactly (biased 1/P covariance).
 
     Centres the columns (optional) and multiplies by ``E diag(lambda)^{-1/2} E^T`` where ``E diag(lambda) E^T`` is the
@@ -189,10 +193,12 @@ def whiten(X, *, center: bool = True) -> np.ndarray:
         Inputs, items as rows. Needs ``P > n_in`` when centring (``P >= n_in`` otherwise) and full column rank.
     center : bool
         Subtract the column means first.
+    return_transform : bool
+        Also return ``(mean, T)`` such that ``X_w = (X - mean) @ T``, to apply the same map to held-out inputs.
 
     Returns
     -------
-    ndarray, shape (P, n_in)
+    ndarray, shape (P, n_in), or ``(X_w, (mean, T))`` with ``return_transform``.
 
     Examples
     --------
@@ -203,7 +209,8 @@ def whiten(X, *, center: bool = True) -> np.ndarray:
     """
     X = _checks.as_matrix("X", X)
     P, n = X.shape
-    Xc = X - X.mean(axis=0) if center else X
+    mean = X.mean(axis=0) if center else np.zeros(n)
+    Xc = X - mean
     cov = Xc.T @ Xc / P
     lam, E = np.linalg.eigh(cov)
     if lam.min() <= 1e-12 * max(lam.max(), 1e-300):
@@ -212,7 +219,8 @@ def whiten(X, *, center: bool = True) -> np.ndarray:
             f"X cannot be whitened: its covariance is rank-deficient (smallest eigenvalue {lam.min():.3g}); "
             f"whitening needs full column rank and {need} (got P={P}, n_in={n})"
         )
-    return Xc @ (E / np.sqrt(lam)) @ E.T
+    T = (E / np.sqrt(lam)) @ E.T
+    return (Xc @ T, (mean, T)) if return_transform else Xc @ T
 
 
 def random_regression(P: int, n_in: int, n_out: int, *, seed: int = 0, white: bool = True, n_test: int = 0) -> Task:
@@ -227,8 +235,8 @@ def random_regression(P: int, n_in: int, n_out: int, *, seed: int = 0, white: bo
     white : bool
         Whiten ``X`` (needs ``P > n_in``), as the exact theory requires.
     n_test : int
-        Extra items drawn the same way for a test split (whitened with the training transform's scale only
-        when ``white`` is False; with ``white`` the test inputs are left raw).
+        Extra items drawn the same way for a test split; with ``white`` they go through the training items'
+        whitening map (so they are only approximately white themselves).
 
     Returns
     -------
@@ -238,8 +246,12 @@ def random_regression(P: int, n_in: int, n_out: int, *, seed: int = 0, white: bo
     rng = _rng(seed)
     X = rng.normal(0.0, 1.0 / np.sqrt(n_in), size=(P + n_test, n_in))
     Y = rng.normal(0.0, 1.0 / np.sqrt(n_out), size=(P + n_test, n_out))
-    Xtr = whiten(X[:P]) if white else X[:P]
-    test = {"X_test": X[P:], "Y_test": Y[P:]} if n_test else {}
+    if white:
+        Xtr, (mean, T) = whiten(X[:P], return_transform=True)
+        Xte = (X[P:] - mean) @ T
+    else:
+        Xtr, Xte = X[:P], X[P:]
+    test = {"X_test": Xte, "Y_test": Y[P:]} if n_test else {}
     return Task(Xtr, Y[:P], name="random-regression", **test)
 
 
@@ -306,4 +318,5 @@ def reversal(task: Task) -> Task:
     """The reversal of ``task``: same inputs, targets ``-Y`` (so ``sigma_yx -> -sigma_yx``, spec Fig. 6a)."""
     if not isinstance(task, Task):
         raise TypeError(f"task must be a learndyn Task; got {type(task).__name__}")
-    return task.with_targets(-task.Y, name=f"{task.name}-reversed")
+    Y_test = None if task.Y_test is None else -task.Y_test
+    return task.with_targets(-task.Y, Y_test, name=f"{task.name}-reversed")
