@@ -70,17 +70,22 @@ def run(cfg: Config) -> Outcome:
         th = theory_trajectory(task, W1, W2, sim["t"].values, rsm=False)
         loss = sim["loss"].values
         t_learn = float(sim["t"].values[np.argmax(loss <= 0.1 * loss[0])])
-        kdist = float(observables.kernel_distance(th["ntk"].values[0], th["ntk"].values[-1]))
-        rows.append((lam, lr, t_learn, kdist, max_err(sim, th, "w2w1") / s_task[0], th.attrs.get("method", "")))
+        k0, k1 = th["ntk"].values[0], th["ntk"].values[-1]
+        kdist = float(observables.kernel_distance(k0, k1))
+        kchange = float(np.linalg.norm(k1 - k0) / np.linalg.norm(k1))
+        rows.append(
+            (lam, lr, t_learn, kdist, kchange, max_err(sim, th, "w2w1") / s_task[0], th.attrs.get("method", ""))
+        )
         curves[float(lam)] = (sim, th)
         out.data[f"lam_{lam:+g}/simulation"], out.data[f"lam_{lam:+g}/theory"] = sim, th
 
-    lam_v, lr_v, t_learn, kdist, err, method = (np.array(c) for c in zip(*rows, strict=True))
+    lam_v, lr_v, t_learn, kdist, kchange, err, method = (np.array(c) for c in zip(*rows, strict=True))
     out.data["sweep"] = xr.Dataset(
         {
             "lr": ("lam", lr_v),
             "learning_time": ("lam", t_learn),
             "kernel_distance": ("lam", kdist),
+            "kernel_relative_change": ("lam", kchange),
             "rel_err_w2w1": ("lam", err),
             "method": ("lam", method.astype(str)),
         },
@@ -108,13 +113,17 @@ def run(cfg: Config) -> Outcome:
     big = np.argmax(np.abs(lam_v))
     out.check(
         "kernel_moves_in_rich_regime",
-        float(kdist[zero]),
+        float(kchange[zero]),
         ">=",
-        0.1,
-        "kernel distance NTK(0) -> NTK(end) at lambda ~ 0 with small weights",
+        0.5,
+        "||NTK(end) - NTK(0)|| / ||NTK(end)|| at lambda ~ 0 with small weights: the kernel is built by learning",
     )
     out.check(
-        "kernel_frozen_in_lazy_regime", float(kdist[big]), "<=", 0.01, f"kernel distance at lambda = {lam_v[big]:g}"
+        "kernel_frozen_in_lazy_regime",
+        float(kchange[big]),
+        "<=",
+        0.05,
+        f"same relative kernel change at lambda = {lam_v[big]:g}: the NTK stays (nearly) at its initial value",
     )
     # Late-time rate at the largest |lambda| from a densely recorded GD run over the relaxation window.
     predicted = 2 * abs(lam_v[big])
@@ -136,12 +145,20 @@ def run(cfg: Config) -> Outcome:
     )
 
     fig, axes = plots.figure(3)
-    colors = plots.plt.cm.coolwarm(np.linspace(0, 1, lam_v.size))
+    colors = plots.plt.cm.viridis(np.linspace(0, 0.9, lam_v.size))
     for c, lam in zip(colors, lam_v, strict=True):
         sim, th = curves[float(lam)]
         axes[0, 0].plot(sim["t"], sim["loss"], color=c, label=f"λ={lam:g}")
         axes[0, 0].plot(th["t"], th["loss"], "k--", lw=0.8)
-    axes[0, 0].set(xscale="log", yscale="log", xlabel="t", ylabel="loss", title="GD (colour) vs exact (dashed)")
+    loss0 = float(sim["loss"].values[0])  # every lambda starts from the same W2 W1(0), hence the same loss
+    axes[0, 0].set(
+        xscale="log",
+        yscale="log",
+        xlabel="t",
+        ylabel="loss",
+        title="GD (colour) vs exact (dashed)",
+        ylim=(1e-12 * loss0, 2 * loss0),
+    )
     axes[0, 0].legend(frameon=False, fontsize=6)
     axes[0, 1].plot(lam_v, t_learn, "o-")
     axes[0, 1].set(xscale="symlog", yscale="log", xlabel="λ", ylabel="time to 10% loss", title="learning time")
