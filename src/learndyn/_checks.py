@@ -49,6 +49,15 @@ def positive_int(name: str, value) -> int:
     return int(value)
 
 
+def rng(seed) -> np.random.Generator:
+    """A NumPy generator from a non-negative integer ``seed`` (a Generator passes through), or raise."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
+    return np.random.default_rng(int(seed))
+
+
 def positive_float(name: str, value, *, allow_zero: bool = False) -> float:
     """Return ``value`` as a finite float > 0 (or >= 0 with ``allow_zero``), or raise."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

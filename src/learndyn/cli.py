@@ -62,9 +62,7 @@ def run_cmd(names, quick, out, seed, sets):
         names = tuple(sorted(reg.registry()))
     try:
         for name in names:
-            reg.get(name)
-            if overrides:
-                reg.make_config(reg.get(name), quick=quick, seed=seed, overrides=overrides)
+            reg.make_config(reg.get(name), quick=quick, seed=seed, overrides=overrides)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     failed_any = False

@@ -17,12 +17,6 @@ import numpy as np
 from learndyn import _checks
 
 
-def _rng(seed) -> np.random.Generator:
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
-    return np.random.default_rng(int(seed))
-
-
 def _sizes(sizes: Sequence[int]) -> list[int]:
     if isinstance(sizes, str | bytes) or not isinstance(sizes, Sequence) or len(sizes) < 2:
         raise ValueError(f"sizes must be a sequence (n_in, n_h1, ..., n_out) of >= 2 layer sizes; got {sizes!r}")
@@ -58,7 +52,7 @@ def gaussian(seed: int, sizes: Sequence[int], sigma: float) -> tuple[np.ndarray,
     """
     sizes = _sizes(sizes)
     sigma = _checks.positive_float("sigma", sigma, allow_zero=True)
-    rng = _rng(seed)
+    rng = _checks.rng(seed)
     return tuple(sigma * rng.normal(size=(b, a)) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
 
 
@@ -66,7 +60,7 @@ def orthogonal(seed: int, sizes: Sequence[int], scale: float = 1.0) -> tuple[np.
     """Scaled (semi-)orthogonal weights: each ``W_l`` has all singular values equal to ``scale``."""
     sizes = _sizes(sizes)
     scale = _checks.positive_float("scale", scale, allow_zero=True)
-    rng = _rng(seed)
+    rng = _checks.rng(seed)
     out = []
     for a, b in zip(sizes[:-1], sizes[1:], strict=True):
         n = max(a, b)
@@ -130,7 +124,7 @@ def lambda_balanced_from_svd(U, s, V, n_h: int, lam: float = 0.0, *, seed: int =
         D1[extra, extra] = np.sqrt(-lam)
     Uf = _complete(U, n_out)
     Vf = _complete(V, n_in)
-    R = _orthogonal(_rng(seed), n_h)
+    R = _orthogonal(_checks.rng(seed), n_h)
     return R @ D1 @ Vf.T, Uf @ D2 @ R.T
 
 
@@ -202,7 +196,7 @@ def lambda_balanced(seed: int, n_in: int, n_h: int, n_out: int, lam: float, sigm
             "use n_h >= min(n_in, n_out) or gaussian()"
         )
     check_lambda_shape(n_in, n_h, n_out, lam)
-    rng = _rng(seed)
+    rng = _checks.rng(seed)
     U, s, V = _random_product_svd(rng, n_in, n_h, n_out, sigma)
     return lambda_balanced_from_svd(U, s, V, n_h, lam, seed=int(rng.integers(2**31)))
 

@@ -173,14 +173,6 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _rng(seed) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer; got {seed!r}")
-    return np.random.default_rng(int(seed))
-
-
 def whiten(X, *, center: bool = True, return_transform: bool = False):
     """Whiten inputs so that ``X_w^T X_w / P = I`` exactly (biased 1/P covariance).
 
@@ -243,7 +235,7 @@ def random_regression(P: int, n_in: int, n_out: int, *, seed: int = 0, white: bo
     Task
     """
     P, n_in, n_out = (_checks.positive_int(k, v) for k, v in (("P", P), ("n_in", n_in), ("n_out", n_out)))
-    rng = _rng(seed)
+    rng = _checks.rng(seed)
     X = rng.normal(0.0, 1.0 / np.sqrt(n_in), size=(P + n_test, n_in))
     Y = rng.normal(0.0, 1.0 / np.sqrt(n_out), size=(P + n_test, n_out))
     if white:
@@ -270,7 +262,7 @@ def teacher_student(
     from learndyn import init  # local import: init is independent of tasks, this avoids a cycle at import
 
     P = _checks.positive_int("P", P)
-    rng = _rng(seed)
+    rng = _checks.rng(seed)
     X = rng.normal(0.0, 1.0 / np.sqrt(n_in), size=(P, n_in))
     if white:
         X = whiten(X)

@@ -7,7 +7,6 @@ import xarray as xr
 
 from learndyn import init, observables, plots, train
 from learndyn.tasks import Task
-from learndyn.theory.linear import exact_trajectory
 
 _LABELS = {
     "loss": "loss",
@@ -38,11 +37,6 @@ def rk4_trajectory(task: Task, weights, *, t, dt: float, ntk: bool = False, rsm:
     ds = observables.trajectory_from_weights(task, res.t, res.weights, ntk=ntk, rsm=rsm)
     ds.attrs.update(source="rk4", method="rk4", dt=float(dt))
     return ds
-
-
-def theory_trajectory(task: Task, W1, W2, t, **kwargs) -> xr.Dataset:
-    """The exact solution (:func:`learndyn.theory.linear.exact_trajectory`) at times ``t``."""
-    return exact_trajectory(task, W1, W2, np.asarray(t), **kwargs)
 
 
 def overlay(sim: xr.Dataset, theory: xr.Dataset | None, names, *, title: str = "", max_curves: int = 12):

@@ -22,9 +22,10 @@ import numpy as np
 import xarray as xr
 
 from learndyn import init, observables, plots, tasks, train
-from learndyn.experiments._common import gd_trajectory, max_err, qqt_from_blocks, theory_trajectory, weights_from_qqt
+from learndyn.experiments._common import gd_trajectory, max_err, qqt_from_blocks, weights_from_qqt
 from learndyn.experiments.registry import experiment
 from learndyn.results import Outcome
+from learndyn.theory.linear import exact_trajectory
 
 
 @dataclass(frozen=True)
@@ -69,11 +70,11 @@ def run(cfg: Config) -> Outcome:
     w_th = w_sim
     t_local = train.log_times(cfg.lr, cfg.lr * cfg.steps_per_task, cfg.n_records)
     T = cfg.lr * cfg.steps_per_task
-    loss_sim, loss_th, t_all, balance = [], [], [], []
+    loss_sim, loss_th, map_sim, map_th, t_all, balance = [], [], [], [], [], []
     end_loss = np.zeros((cfg.n_tasks, cfg.n_tasks))  # end_loss[i, j]: loss of task i after training on task j
     for k, task in enumerate(task_list):
         sim, w_sim = gd_trajectory(task, w_sim, lr=cfg.lr, t=t_local, ntk=False, rsm=False)
-        th = theory_trajectory(task, *w_th, sim["t"].values, ntk=False, rsm=False)
+        th = exact_trajectory(task, *w_th, sim["t"].values, ntk=False, rsm=False)
         w_th = weights_from_qqt(qqt_from_blocks(th), cfg.n_in, cfg.n_h)
         out.data[f"task{k}/simulation"], out.data[f"task{k}/theory"] = sim, th
         out.check(
@@ -83,6 +84,8 @@ def run(cfg: Config) -> Outcome:
             0.5 * cfg.lr,
             "GD against the exact solution chained across switches; O(lr)",
         )
+        map_sim.append(sim["w2w1"].values)
+        map_th.append(th["w2w1"].values)
         loss_sim.append(np.stack([observables.loss_from_map(tj, sim["w2w1"].values) for tj in task_list], 1))
         loss_th.append(np.stack([observables.loss_from_map(tj, th["w2w1"].values) for tj in task_list], 1))
         t_all.append(k * T + sim["t"].values)
@@ -131,8 +134,8 @@ def run(cfg: Config) -> Outcome:
     plots.sim_vs_theory(
         axes[0, 1],
         t_cat,
-        np.concatenate([d["w2w1"].values for k, d in out.data.items() if k.endswith("/simulation")]),
-        np.concatenate([d["w2w1"].values for k, d in out.data.items() if k.endswith("/theory")]),
+        np.concatenate(map_sim),
+        np.concatenate(map_th),
         title="W2 W1 entries",
     )
     ax = axes[0, 2]

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from learndyn import init, observables, tasks, train
-from learndyn.experiments._common import gd_trajectory, max_err, overlay, rk4_trajectory, theory_trajectory
+from learndyn.experiments._common import gd_trajectory, max_err, overlay, rk4_trajectory
 from learndyn.experiments.registry import experiment
 from learndyn.results import Outcome
+from learndyn.theory.linear import exact_trajectory
 
 
 @dataclass(frozen=True)
@@ -53,14 +54,14 @@ def run(cfg: Config) -> Outcome:
         label = "small" if scale == min(cfg.sigmas) else ("large" if scale == max(cfg.sigmas) else f"init{k}")
         W1, W2 = init.zero_balanced(cfg.seed + 100 + k, cfg.n_in, cfg.n_h, cfg.n_out, scale)
         sim, (W1e, W2e) = gd_trajectory(task, (W1, W2), lr=cfg.lr, t=t)
-        th = theory_trajectory(task, W1, W2, sim["t"].values)
+        th = exact_trajectory(task, W1, W2, sim["t"].values)
         ref = rk4_trajectory(task, (W1, W2), t=sim["t"].values, dt=cfg.rk4_dt)
         half, _ = gd_trajectory(task, (W1, W2), lr=cfg.lr / 2, t=sim["t"].values, ntk=False, rsm=False)
 
         def theory_on(grid, th=th, W1=W1, W2=W2):
             """The theory on another run's grid, reusing ``th`` when the grids agree (lr a multiple of rk4_dt)."""
             same = np.array_equal(grid["t"].values, th["t"].values)
-            return th if same else theory_trajectory(task, W1, W2, grid["t"].values, ntk=False, rsm=False)
+            return th if same else exact_trajectory(task, W1, W2, grid["t"].values, ntk=False, rsm=False)
 
         out.data.update({f"{label}/simulation": sim, f"{label}/theory": th, f"{label}/rk4": ref})
 
@@ -104,7 +105,7 @@ def run(cfg: Config) -> Outcome:
             1e-12,
             "Kronecker NTK formula against autodiff J J^T on the final GD weights",
         )
-        far = theory_trajectory(task, W1, W2, np.array([1e6]), ntk=False, rsm=False)
+        far = exact_trajectory(task, W1, W2, np.array([1e6]), ntk=False, rsm=False)
         limit_w1 = Vt[: s.size].T @ np.diag(s) @ Vt[: s.size]
         limit_w2 = U[:, : s.size] @ np.diag(s) @ U[:, : s.size].T
         dev = max(

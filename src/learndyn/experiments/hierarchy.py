@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from learndyn import init, plots, tasks, train
-from learndyn.experiments._common import gd_trajectory, max_err, qqt_from_blocks, theory_trajectory
+from learndyn.experiments._common import gd_trajectory, max_err, qqt_from_blocks
 from learndyn.experiments.registry import experiment
 from learndyn.results import Outcome
+from learndyn.theory.linear import exact_trajectory
 
 SPEC_SINGULAR_VALUES = (0.389, 0.371, 0.258, 0.256, 0.180, 0.180, 0.179, 0.179)
 
@@ -125,7 +126,7 @@ def run(cfg: Config) -> Outcome:
     # AC14: scaled-identity rule (theory on 8 sigma_yx at time t/8) against GD.
     W1, W2 = init.match_det_sign(*init.zero_balanced(cfg.seed + 3, n, cfg.n_h, n, cfg.check_sigma), sigma)
     chk, _ = gd_trajectory(task, (W1, W2), lr=cfg.lr, t=train.linear_times(cfg.lr * cfg.check_steps, 51), ntk=False)
-    th = theory_trajectory(task, W1, W2, chk["t"].values, ntk=False)
+    th = exact_trajectory(task, W1, W2, chk["t"].values, ntk=False)
     out.data["check/simulation"], out.data["check/theory"] = chk, th
     out.check(
         "scaled_identity_theory_vs_gd",

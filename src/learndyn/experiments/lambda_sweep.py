@@ -18,9 +18,10 @@ import numpy as np
 import xarray as xr
 
 from learndyn import init, observables, plots, tasks, train
-from learndyn.experiments._common import gd_trajectory, max_err, theory_trajectory
+from learndyn.experiments._common import gd_trajectory, max_err
 from learndyn.experiments.registry import experiment
 from learndyn.results import Outcome
+from learndyn.theory.linear import exact_trajectory
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def run(cfg: Config) -> Outcome:
         lr = min(cfg.lr, cfg.lr_times_lam / abs(lam)) if lam else cfg.lr
         t = train.log_times(max(lr, 1e-3), cfg.t_max, cfg.n_records)
         sim, _ = gd_trajectory(task, (W1, W2), lr=lr, t=t, rsm=False)
-        th = theory_trajectory(task, W1, W2, sim["t"].values, rsm=False)
+        th = exact_trajectory(task, W1, W2, sim["t"].values, rsm=False)
         loss = sim["loss"].values
         t_learn = float(sim["t"].values[np.argmax(loss <= 0.1 * loss[0])])
         k0, k1 = th["ntk"].values[0], th["ntk"].values[-1]

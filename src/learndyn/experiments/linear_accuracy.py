@@ -19,9 +19,10 @@ import numpy as np
 import xarray as xr
 
 from learndyn import init, plots, tasks, train
-from learndyn.experiments._common import gd_trajectory, max_err, theory_trajectory
+from learndyn.experiments._common import gd_trajectory, max_err
 from learndyn.experiments.registry import experiment
 from learndyn.results import Outcome
+from learndyn.theory.linear import exact_trajectory
 
 _SPEC_LRS = tuple(float(x) for x in np.geomspace(0.05, 5e-4, 7))
 
@@ -67,7 +68,7 @@ def run(cfg: Config) -> Outcome:
         for j, lr in enumerate(lrs):
             t = train.linear_times(lr * cfg.steps, cfg.n_records)
             sim, _ = gd_trajectory(task, (W1, W2), lr=float(lr), t=t, ntk=False, rsm=False)
-            th = theory_trajectory(task, W1, W2, sim["t"].values, ntk=False, rsm=False)
+            th = exact_trajectory(task, W1, W2, sim["t"].values, ntk=False, rsm=False)
             mse[k, j] = float(np.mean((sim["loss"].values - th["loss"].values) ** 2))
             werr[k, j] = max_err(sim, th, "w2w1")
             if j == 0:

@@ -18,10 +18,11 @@ import numpy as np
 import xarray as xr
 
 from learndyn import init, plots, tasks, train
-from learndyn.experiments._common import gd_trajectory, max_err, qqt_from_blocks, theory_trajectory, weights_from_qqt
+from learndyn.experiments._common import gd_trajectory, max_err, qqt_from_blocks, weights_from_qqt
 from learndyn.experiments.registry import experiment
 from learndyn.results import Outcome
 from learndyn.theory import modes
+from learndyn.theory.linear import exact_trajectory
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def run(cfg: Config) -> Outcome:
     W = init.match_det_sign(*init.zero_balanced(cfg.seed + 1, n, cfg.n_h, n, cfg.sigma), sigma)
     t1 = train.log_times(cfg.lr, cfg.lr * cfg.steps_learn, cfg.n_records)
     learn, W_learned = gd_trajectory(task, W, lr=cfg.lr, t=t1, ntk=False, rsm=False)
-    learn_th = theory_trajectory(task, *W, learn["t"].values, ntk=False, rsm=False)
+    learn_th = exact_trajectory(task, *W, learn["t"].values, ntk=False, rsm=False)
     out.check(
         "theory_vs_gd_max_err_w2w1_learn",
         max_err(learn, learn_th, "w2w1"),
@@ -83,7 +84,7 @@ def run(cfg: Config) -> Outcome:
     # Reversal: the theory continues from its own (exactly balanced, converged) end state.
     t2 = train.log_times(cfg.lr, cfg.lr * cfg.steps_reverse, cfg.n_records)
     sim = gd_trajectory(rev, W_learned, lr=cfg.lr, t=t2, ntk=False, rsm=False)[0]
-    th = theory_trajectory(
+    th = exact_trajectory(
         rev, *weights_from_qqt(qqt_from_blocks(learn_th), n, cfg.n_h), sim["t"].values, ntk=False, rsm=False
     )
     out.data.update(
