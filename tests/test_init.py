@@ -1,4 +1,4 @@
-"""Initialisations: balancedness, product singular values, shape constraints (spec §2.5)."""
+"""Initialisations: balancedness, product singular values, shape constraints of lambda-balanced weights."""
 
 import numpy as np
 import pytest
@@ -21,7 +21,7 @@ from learndyn import init
 )
 def test_lambda_balanced_is_balanced_with_gaussian_product_spectrum(shape, lam):
     n_in, n_h, n_out = shape
-    W1, W2 = init.lambda_balanced(7, n_in, n_h, n_out, lam, 0.3)
+    W1, W2 = init.lambda_balanced(7, (n_in, n_h, n_out), lam, 0.3)
     assert W1.shape == (n_h, n_in) and W2.shape == (n_out, n_h)
     assert init.balance_residual(W1, W2, lam) < 1e-12
     # The product keeps the spectrum of the Gaussian product it was built from (independent draw, same seed path).
@@ -60,12 +60,12 @@ def test_gaussian_and_orthogonal():
 
 def test_shape_and_sign_errors():
     with pytest.raises(ValueError, match="lam=-1.0 < 0 is impossible for n_h=5 > n_in=3"):
-        init.lambda_balanced(0, 3, 5, 6, -1.0, 0.1)
+        init.lambda_balanced(0, (3, 5, 6), -1.0, 0.1)
     with pytest.raises(ValueError, match="lam=1.0 > 0 is impossible for n_h=5 > n_out=3"):
-        init.lambda_balanced(0, 6, 5, 3, 1.0, 0.1)
+        init.lambda_balanced(0, (6, 5, 3), 1.0, 0.1)
     with pytest.raises(ValueError, match="n_h=1 < min"):
-        init.zero_balanced(0, 3, 1, 3, 0.1)
+        init.zero_balanced(0, (3, 1, 3), 0.1)
     with pytest.raises(ValueError, match="sigma must be a finite number > 0"):
-        init.zero_balanced(0, 3, 3, 3, -0.1)
+        init.zero_balanced(0, (3, 3, 3), -0.1)
     with pytest.raises(ValueError, match="W2 must have 3 columns"):
         init.from_weights(np.ones((3, 2)), np.ones((2, 4)))

@@ -1,4 +1,4 @@
-"""Observables: NTK Kronecker form vs autodiff (AC9), loss identity, RSMs, trajectory assembly."""
+"""Observables: NTK Kronecker form vs autodiff J J^T, loss identity, RSMs, trajectory assembly."""
 
 import jax
 import jax.numpy as jnp
@@ -31,7 +31,7 @@ def test_ntk_kronecker_equals_autodiff(net):
 
 
 def test_function_space_flow_matches_finite_difference(net):
-    # AC9 second part: dŶ/dt = -(1/P) Θ (Ŷ - Y) along the gradient flow, checked by central differences.
+    # The NTK drives the function-space flow: dŶ/dt = -(1/P) Θ (Ŷ - Y), checked by central differences.
     task, W1, W2 = net
     X, Y, P = jnp.asarray(task.X), jnp.asarray(task.Y), task.P
 

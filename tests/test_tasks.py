@@ -1,4 +1,4 @@
-"""Tasks: correlations, whitening, constructors (spec §1, §5, AC14 first bullet)."""
+"""Tasks: correlations, whitening, constructors, the hierarchy's singular values."""
 
 import numpy as np
 import pytest
@@ -42,8 +42,9 @@ def test_non_white_inputs_raise_with_deviation_and_pointer():
         t.whitened_correlation()
 
 
-def test_hierarchy_singular_values_match_spec():
-    # AC14: corrected s̃ of Σ̃ = YᵀX/8 and the uncorrected degenerate ones (spec §5, Fig. 3).
+def test_hierarchy_singular_values():
+    # Corrected s̃ of Σ̃ = YᵀX/8 to 1e-3 (the task of Braun et al. 2022, Fig. 3), and the uncorrected degenerate
+    # ones.
     s = np.linalg.svd(tasks.hierarchy().sigma_yx, compute_uv=False)
     np.testing.assert_allclose(s, [0.389, 0.371, 0.258, 0.256, 0.180, 0.180, 0.179, 0.179], atol=1e-3)
     s0 = np.linalg.svd(tasks.hierarchy(correct=False).sigma_yx, compute_uv=False)

@@ -2,7 +2,7 @@
 
 Every check compares against an independent reference: a plain NumPy loop with hand-written
 backpropagation, central finite differences, scipy's DOP853 on the flattened gradient-flow ODE
-(written from the spec's equations, not from the library), or an exact invariant.
+(written out in the test from the gradient-flow equations, not from the library), or an exact invariant.
 """
 
 import re
@@ -195,7 +195,8 @@ def test_seeds_linear_path_equal_numpy_loop():
 
 
 # ---------------------------------------------------------------------------------------------
-# Gradient flow: RK4 against scipy's DOP853 on the spec's equations (exact_linear.md §1).
+# Gradient flow: RK4 against scipy's DOP853 on the two-layer equations dW1/dt = W2^T E, dW2/dt = E W1^T,
+# E = Sigma_yx - W2 W1 Sigma_xx (written out in rhs below).
 
 N_I, N_H, N_O, P_FLOW = 3, 4, 2, 8
 T_FLOW = np.array([0.0, 0.5, 1.0, 2.0, 4.0, 6.0, 8.0])
@@ -256,7 +257,7 @@ def test_conservation_rk4_exact_and_gd_drift_linear_in_lr(flow_problem):
     X, Y, ws, _ = flow_problem
     t = linear_times(10.0, 11)
     c = _conserved(gradient_flow_rk4(X, Y, ws, t=t, dt=1e-3))
-    assert np.abs(c - c[0]).max() < 1e-10  # spec AC1
+    assert np.abs(c - c[0]).max() < 1e-10  # W2^T W2 - W1 W1^T is conserved by gradient flow
     drifts = []
     for lr in (0.02, 0.01):
         c = _conserved(simulate_gd(X, Y, ws, lr=lr, t=t))

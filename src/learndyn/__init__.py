@@ -1,7 +1,8 @@
 """learndyn: learning dynamics of neural networks, exact theory beside finite-width simulation.
 
-Importing the package switches JAX to float64, because every theory comparison in the library is
-made at float64 accuracy (DESIGN.md, "Data model").
+Importing learndyn enables float64 in JAX (``jax.config.update("jax_enable_x64", True)``) for the
+whole process, not only for learndyn: from then on JAX's default floating dtype is float64 for all code
+in the process. This is deliberate: every theory comparison in the library is made at float64 accuracy.
 
 Time convention used across the library: loss ``L = 1/(2P) sum_mu ||y_mu - f_mu||^2``, full-batch
 gradient descent with learning rate ``eta``, and gradient-flow time ``t = eta * step`` (so ``tau = 1``).

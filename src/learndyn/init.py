@@ -23,6 +23,13 @@ def _sizes(sizes: Sequence[int]) -> list[int]:
     return [_checks.positive_int(f"sizes[{k}]", n) for k, n in enumerate(sizes)]
 
 
+def _two_layer_sizes(sizes: Sequence[int]) -> tuple[int, int, int]:
+    sizes = _sizes(sizes)
+    if len(sizes) != 3:
+        raise ValueError(f"sizes must be (n_in, n_h, n_out) for a two-layer net; got {tuple(sizes)!r}")
+    return sizes[0], sizes[1], sizes[2]
+
+
 def _orthogonal(rng: np.random.Generator, n: int) -> np.ndarray:
     """Haar-random orthogonal n x n matrix (QR with the sign fix)."""
     q, r = np.linalg.qr(rng.normal(size=(n, n)))
@@ -72,7 +79,7 @@ def balanced_factors(s, lam: float) -> tuple[np.ndarray, np.ndarray]:
     """Per-mode singular values ``(s1, s2)`` of W1, W2 with ``s1 s2 = s`` and ``s2^2 - s1^2 = lam``.
 
     ``s2 = sqrt((sqrt(lam^2 + 4 s^2) + lam) / 2)`` and ``s1 = sqrt((sqrt(lam^2 + 4 s^2) - lam) / 2)``, written
-    without cancellation for large ``|lam|`` (spec §2.5).
+    without cancellation for large ``|lam|`` (the lambda-balanced weights of Dominé et al. 2024, "From lazy to rich").
     """
     s = np.asarray(s, dtype=np.float64)
     lam = float(lam)
@@ -96,8 +103,8 @@ def lambda_balanced_from_svd(U, s, V, n_h: int, lam: float = 0.0, *, seed: int =
     n_h : int
         Hidden width, ``n_h >= m``.
     lam : float
-        Balance; the shape constraints of spec §2.5 apply (``n_h > n_in`` needs ``lam >= 0``; ``n_h > n_out`` needs
-        ``lam <= 0``).
+        Balance; the shape constraints of :func:`check_lambda_shape` apply (``n_h > n_in`` needs ``lam >= 0``;
+        ``n_h > n_out`` needs ``lam <= 0``).
     seed : int
         Seed of the hidden rotation ``R``.
     """
@@ -138,7 +145,11 @@ def _complete(U: np.ndarray, n: int) -> np.ndarray:
 
 
 def check_lambda_shape(n_in: int, n_h: int, n_out: int, lam: float) -> None:
-    """Raise when ``lam``-balanced weights cannot exist for the shape (spec §2.5 dimension constraints)."""
+    """Raise when ``lam``-balanced weights cannot exist for the shape.
+
+    ``W2^T W2 - W1 W1^T = lam I`` needs ``lam >= 0`` when ``n_h > n_in`` (``W1 W1^T`` is then singular) and
+    ``lam <= 0`` when ``n_h > n_out`` (``W2^T W2`` is then singular); so ``n_h > max(n_in, n_out)`` forces ``lam = 0``.
+    """
     if lam < 0 and n_h > n_in:
         raise ValueError(
             f"lam={lam} < 0 is impossible for n_h={n_h} > n_in={n_in}: W1 W1^T has a null space there, so "
@@ -159,18 +170,19 @@ def _random_product_svd(rng, n_in, n_h, n_out, sigma):
     return U, s[:m], Vt.T
 
 
-def lambda_balanced(seed: int, n_in: int, n_h: int, n_out: int, lam: float, sigma: float):
+def lambda_balanced(seed: int, sizes: Sequence[int], lam: float, sigma: float):
     """Random ``lam``-balanced two-layer weights (``W2^T W2 - W1 W1^T = lam I``).
 
     The product's singular vectors and values are those of ``G2 G1`` with Gaussian ``G1, G2`` of entry std ``sigma``
-    (the reference code's recipe, without its unexplained factor 1.15); the factors are then rebuilt
-    ``lam``-balanced by :func:`lambda_balanced_from_svd`.
+    (the recipe of the code accompanying Braun et al. 2022, without its unexplained factor 1.15); the factors are
+    then rebuilt ``lam``-balanced by :func:`lambda_balanced_from_svd`.
 
     Parameters
     ----------
     seed : int
-    n_in, n_h, n_out : int
-        Shape; needs ``n_h >= min(n_in, n_out)`` and the sign constraints of :func:`check_lambda_shape`.
+    sizes : (n_in, n_h, n_out)
+        Layer widths of the two-layer net, as for :func:`gaussian`; needs ``n_h >= min(n_in, n_out)`` and the
+        sign constraints of :func:`check_lambda_shape`.
     lam : float
         Balance (0 gives :func:`zero_balanced`).
     sigma : float
@@ -182,11 +194,11 @@ def lambda_balanced(seed: int, n_in: int, n_h: int, n_out: int, lam: float, sigm
 
     Examples
     --------
-    >>> W1, W2 = lambda_balanced(0, 3, 3, 5, lam=1.0, sigma=0.2)
+    >>> W1, W2 = lambda_balanced(0, (3, 3, 5), lam=1.0, sigma=0.2)
     >>> bool(abs(balance_residual(W1, W2, 1.0)) < 1e-12)
     True
     """
-    n_in, n_h, n_out = (_checks.positive_int(k, v) for k, v in (("n_in", n_in), ("n_h", n_h), ("n_out", n_out)))
+    n_in, n_h, n_out = _two_layer_sizes(sizes)
     sigma = _checks.positive_float("sigma", sigma)
     lam = _checks.real_float("lam", lam)
     m = min(n_in, n_out)
@@ -201,16 +213,16 @@ def lambda_balanced(seed: int, n_in: int, n_h: int, n_out: int, lam: float, sigm
     return lambda_balanced_from_svd(U, s, V, n_h, lam, seed=int(rng.integers(2**31)))
 
 
-def zero_balanced(seed: int, n_in: int, n_h: int, n_out: int, sigma: float):
+def zero_balanced(seed: int, sizes: Sequence[int], sigma: float):
     """Random zero-balanced two-layer weights (``W1 W1^T = W2^T W2``); see :func:`lambda_balanced`.
 
     Examples
     --------
-    >>> W1, W2 = zero_balanced(0, 5, 10, 2, 0.1)
+    >>> W1, W2 = zero_balanced(0, (5, 10, 2), 0.1)
     >>> bool(np.abs(W1 @ W1.T - W2.T @ W2).max() < 1e-12)
     True
     """
-    return lambda_balanced(seed, n_in, n_h, n_out, 0.0, sigma)
+    return lambda_balanced(seed, sizes, 0.0, sigma)
 
 
 def aligned(sigma_yx, n_h: int, a0, lam: float = 0.0, *, seed: int = 0):
@@ -269,10 +281,10 @@ def balance_residual(W1, W2, lam: float = 0.0) -> float:
 def match_det_sign(W1, W2, sigma_yx):
     """Flip the first input column of ``W1`` when ``sign det(W2 W1) != sign det(sigma_yx)`` (square tasks only).
 
-    In the square case a zero-balanced net whose determinant sign differs from the task's has a singular B: one mode
-    cannot cross zero and gradient flow stalls at a saddle (spec §2.3). Flipping one input column changes the sign of
-    ``det(W2 W1)`` while keeping ``W1 W1^T`` and hence every balancedness relation. Non-square shapes are returned
-    unchanged.
+    In the square case a zero-balanced net whose determinant sign differs from the task's has a singular B: balanced
+    singular values cannot cross zero, so the sign of ``det(W2 W1)`` is conserved, one mode cannot be learned and
+    gradient flow stalls at a saddle. Flipping one input column changes the sign of ``det(W2 W1)`` while keeping
+    ``W1 W1^T`` and hence every balancedness relation. Non-square shapes are returned unchanged.
 
     Returns
     -------

@@ -32,6 +32,44 @@ import xarray as xr
 
 from learndyn.tasks import Task
 
+#: Long names and units of the standard trajectory variables (netCDF/CF attributes). Every quantity is in the
+#: units of the task's data; ``"1"`` marks dimensionless ones. Theory and simulation share them.
+VARIABLES: dict[str, dict[str, str]] = {
+    "t": {"long_name": "gradient-flow time t = lr * step (full-batch GD, loss 1/(2P) sum ||y - f||^2)", "units": "1"},
+    "loss": {"long_name": "training loss 1/(2P) sum_mu ||y_mu - f_mu||^2", "units": "squared target units"},
+    "test_loss": {"long_name": "test loss 1/(2P_test) sum_mu ||y_mu - f_mu||^2", "units": "squared target units"},
+    "f": {"long_name": "network outputs on the training items", "units": "target units"},
+    "w2w1": {"long_name": "network map W2 W1 (output x input)", "units": "target units per input unit"},
+    "w1tw1": {"long_name": "input-side gram W1^T W1", "units": "1"},
+    "w2w2t": {"long_name": "output-side gram W2 W2^T", "units": "1"},
+    "rsm_in": {"long_name": "input-side representational similarity X W1^T W1 X^T", "units": "1"},
+    "rsm_out": {"long_name": "output-side representational similarity Y (W2 W2^T)^+ Y^T", "units": "1"},
+    "ntk": {"long_name": "neural tangent kernel K[p, o, q, o2] = sum_theta df_po/dtheta df_qo2/dtheta", "units": "1"},
+    "balance_drift": {"long_name": "max |(W2^T W2 - W1 W1^T)(t) - (same)(0)|, conserved by gradient flow",
+                      "units": "1"},
+    "p": {"long_name": "training item"},
+    "q": {"long_name": "training item (second index)"},
+    "i": {"long_name": "input unit"},
+    "i2": {"long_name": "input unit (second index)"},
+    "o": {"long_name": "output unit"},
+    "o2": {"long_name": "output unit (second index)"},
+}
+
+
+def describe_variables(ds: xr.Dataset) -> xr.Dataset:
+    """Give every standard variable and coordinate of ``ds`` its ``long_name`` and ``units`` (kept where set).
+
+    Examples
+    --------
+    >>> ds = describe_variables(xr.Dataset({"loss": ("t", [1.0, 0.5])}, coords={"t": [0.0, 1.0]}))
+    >>> ds["loss"].attrs["units"]
+    'squared target units'
+    """
+    for name in list(ds.data_vars) + list(ds.coords):
+        for key, value in VARIABLES.get(str(name), {}).items():
+            ds[name].attrs.setdefault(key, value)
+    return ds
+
 
 def blocks_from_qqt(qqt, n_in: int) -> dict[str, np.ndarray]:
     """Split ``QQ^T`` (..., n_in + n_out, n_in + n_out) into ``w1tw1``, ``w2w1`` and ``w2w2t``."""
@@ -74,9 +112,9 @@ def loss_from_map(task: Task, w2w1) -> np.ndarray:
 def ntk_linear(X, w1tw1, w2w2t) -> np.ndarray:
     """Kronecker-form NTK of a two-layer linear net, shape (..., P, n_out, P, n_out).
 
-    ``Theta[p, o, q, o2] = delta_{o o2} x_p^T W1^T W1 x_q + (W2 W2^T)_{o o2} x_p^T x_q`` (spec §3), the gradient
-    inner product of outputs ``f_{p,o}`` and ``f_{q,o2}`` over all parameters. Function-space gradient flow is then
-    ``df_{p,o}/dt = -(1/P) sum_{q,o2} Theta[p,o,q,o2] (f - y)_{q,o2}``.
+    ``Theta[p, o, q, o2] = delta_{o o2} x_p^T W1^T W1 x_q + (W2 W2^T)_{o o2} x_p^T x_q`` (as in Braun, Dominé,
+    Fitzgerald & Saxe, NeurIPS 2022), the gradient inner product of outputs ``f_{p,o}`` and ``f_{q,o2}`` over all
+    parameters. Function-space gradient flow is then ``df_{p,o}/dt = -(1/P) sum_{q,o2} Theta[p,o,q,o2] (f - y)_{q,o2}``.
     """
     X = np.asarray(X)
     k1 = np.einsum("pi,...ij,qj->...pq", X, np.asarray(w1tw1), X)
@@ -110,7 +148,8 @@ def rsm_in(X, w1tw1) -> np.ndarray:
 def rsm_out(Y, w2w2t, rcond: float = 1e-10) -> np.ndarray:
     """Output-side hidden RSM ``Y (W2 W2^T)^+ Y^T`` (..., P, P); pseudo-inverse with relative cutoff ``rcond``.
 
-    The spec reads the garbled thesis symbol as a pseudo-inverse; eigenvalues below ``rcond`` times the largest are
+    The output-side RSM follows Braun et al. 2022; the inverse of ``W2 W2^T`` there is read here as a pseudo-inverse
+    (our interpretation, which also covers singular grams). Eigenvalues below ``rcond`` times the largest are
     treated as zero, so the RSM of a small initialisation is dominated by the few modes already grown.
     """
     Y = np.asarray(Y)
@@ -178,9 +217,7 @@ def linear_trajectory(
         ("o2", task.n_out),
     ):
         coords[name] = np.arange(n)
-    ds = xr.Dataset(data, coords=coords, attrs=dict(attrs or {}))
-    ds["t"].attrs["long_name"] = "gradient-flow time t = lr * step (tau = 1)"
-    return ds
+    return describe_variables(xr.Dataset(data, coords=coords, attrs=dict(attrs or {})))
 
 
 def max_abs_diff(a: xr.Dataset, b: xr.Dataset, names: Sequence[str] | None = None) -> dict[str, float]:
@@ -219,6 +256,7 @@ def trajectory_from_weights(task: Task, t, weights: Sequence, **kwargs) -> xr.Da
         W1, W2 = weights
         D = np.swapaxes(W2, -1, -2) @ W2 - W1 @ np.swapaxes(W1, -1, -2)
         ds["balance_drift"] = (("t",), np.max(np.abs(D - D[:1]), axis=(-2, -1)))
+        ds = describe_variables(ds)
     return ds
 
 

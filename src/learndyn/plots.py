@@ -10,6 +10,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 SIM = {"linestyle": "-", "linewidth": 1.8, "alpha": 0.8}
+TIME_LABEL = "gradient-flow time t = lr · step"
+
 THEORY = {"linestyle": "--", "linewidth": 1.4, "color": "k", "alpha": 0.9}
 
 
@@ -30,10 +32,12 @@ def sim_vs_theory(
     logx: bool = False,
     logy: bool = False,
     max_curves: int = 12,
+    floor: float = 1e-10,
 ):
     """Overlay curves: columns of ``sim`` (T, k) in colour, solid; ``theory`` (T, k) dashed black on top.
 
-    Only the first ``max_curves`` columns are drawn, so large matrices stay legible.
+    Only the first ``max_curves`` columns are drawn, so large matrices stay legible. On a log y-axis the axis stops
+    at ``floor`` times the largest value: below that, differences are round-off, not dynamics.
     """
     t = np.asarray(t)
     keep = t > 0 if logx else np.ones(t.shape, dtype=bool)  # a log axis cannot show t = 0
@@ -53,7 +57,12 @@ def sim_vs_theory(
         ax.set_xscale("log")
     if logy:
         ax.set_yscale("log")
-    ax.set_xlabel("t (gradient-flow time)")
+        values = np.abs(np.concatenate([sim.ravel(), [] if th is None else th.ravel()]))
+        values = values[np.isfinite(values) & (values > 0)]
+        if values.size:
+            top = float(values.max())
+            ax.set_ylim(max(float(values.min()), floor * top) / 2, 2 * top)
+    ax.set_xlabel(TIME_LABEL)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
     return ax

@@ -137,7 +137,8 @@ class Task:
         """Return ``(sigma_yx / c, c)`` for inputs with ``sigma_xx = c I``; raise if they are not white.
 
         The exact linear theory assumes ``sigma_xx = I``. When ``sigma_xx = c I`` the gradient flow is the whitened
-        one with ``sigma_yx / c`` run at time ``theta = c t`` (the scaled-identity rule of the spec).
+        one with ``sigma_yx / c`` run at time ``theta = c t`` (the scaled-identity rule: with ``sigma_xx = c I`` the
+        flow equations are ``c`` times the whitened ones for ``sigma_yx / c``).
 
         Parameters
         ----------
@@ -154,7 +155,7 @@ class Task:
             raise ValueError(
                 f"task {self.name!r}: inputs are not whitened: max|X^T X/P / c - I| = {dev:.3g} > tol={tol:g} "
                 f"(c = {c:.6g}); the exact theory assumes sigma_xx = c I. Whiten the inputs first with "
-                "learndyn.tasks.whiten(X) or build the task with whiten=True"
+                "learndyn.tasks.whiten(X) or build the task with white=True"
             )
         return self.sigma_yx / c, c
 
@@ -216,7 +217,9 @@ def whiten(X, *, center: bool = True, return_transform: bool = False):
 
 
 def random_regression(P: int, n_in: int, n_out: int, *, seed: int = 0, white: bool = True, n_test: int = 0) -> Task:
-    """Random regression task: ``X ~ N(0, 1/n_in)``, ``Y ~ N(0, 1/n_out)`` independent (spec Fig. 2c).
+    """Random regression task: ``X ~ N(0, 1/n_in)``, ``Y ~ N(0, 1/n_out)`` independent.
+
+    The data of the accuracy sweep of Braun, Dominé, Fitzgerald & Saxe (NeurIPS 2022), Fig. 2c.
 
     Parameters
     ----------
@@ -248,12 +251,12 @@ def random_regression(P: int, n_in: int, n_out: int, *, seed: int = 0, white: bo
 
 
 def teacher_student(
-    P: int, n_in: int, n_hidden: int, n_out: int, *, sigma_teacher: float = 0.35, seed: int = 0, white: bool = True
+    P: int, n_in: int, n_h: int, n_out: int, *, sigma_teacher: float = 0.35, seed: int = 0, white: bool = True
 ) -> Task:
     """Teacher-student task: whitened Gaussian inputs, targets from a zero-balanced linear teacher.
 
     The teacher ``W2 W1`` is built by :func:`learndyn.init.zero_balanced` with scale ``sigma_teacher``
-    (spec Fig. 1/2: sigma_T = 0.35 or 0.25).
+    (Braun et al. 2022 use sigma_T = 0.35 in Fig. 1 and 0.25 in Fig. 2).
 
     Returns
     -------
@@ -266,7 +269,7 @@ def teacher_student(
     X = rng.normal(0.0, 1.0 / np.sqrt(n_in), size=(P, n_in))
     if white:
         X = whiten(X)
-    W1, W2 = init.zero_balanced(int(rng.integers(2**31)), n_in, n_hidden, n_out, sigma_teacher)
+    W1, W2 = init.zero_balanced(int(rng.integers(2**31)), (n_in, n_h, n_out), sigma_teacher)
     Y = X @ np.asarray(W1).T @ np.asarray(W2).T
     return Task(X, Y, name="teacher-student")
 
@@ -276,7 +279,7 @@ def hierarchy_features(*, correct: bool = True) -> np.ndarray:
 
     Columns: the root (all +1), the 2-way split, two 4-way splits and four leaf pairs, each a +-1 code on the items
     below that node and 0 elsewhere. With ``correct`` column ``j`` (1-based) is scaled by ``1 + 0.1/j``, which breaks
-    the degeneracy of the singular values (spec §5, Fig. 3).
+    the degeneracy of the singular values (the correction used for Braun et al. 2022, Fig. 3).
     """
     F = np.zeros((8, 8))
     F[:, 0] = 1.0
@@ -291,7 +294,9 @@ def hierarchy_features(*, correct: bool = True) -> np.ndarray:
 
 
 def hierarchy(*, correct: bool = True) -> Task:
-    """The hierarchical semantic task: one-hot items ``X = I_8``, binary-tree features ``Y`` (spec Fig. 3).
+    """The hierarchical semantic task: one-hot items ``X = I_8``, binary-tree features ``Y``.
+
+    The task of Braun et al. 2022, Fig. 3.
 
     The inputs satisfy ``sigma_xx = I/8``, so the exact theory applies through the scaled-identity rule.
     Corrected singular values of ``Y^T X / 8``: .389, .371, .258, .256, .180, .180, .179, .179.
@@ -300,14 +305,20 @@ def hierarchy(*, correct: bool = True) -> Task:
 
 
 def revised_hierarchy(*, correct: bool = True) -> Task:
-    """The hierarchy with its last feature flipped in sign: the "knowledge revision" target of spec Fig. 6e."""
+    """The hierarchy with its last feature flipped in sign: the "knowledge revision" target.
+
+    As in Braun et al. 2022, Fig. 6e.
+    """
     F = hierarchy_features(correct=correct)
     F[:, -1] *= -1.0
     return Task(np.eye(8), F, name="hierarchy-revised")
 
 
 def reversal(task: Task) -> Task:
-    """The reversal of ``task``: same inputs, targets ``-Y`` (so ``sigma_yx -> -sigma_yx``, spec Fig. 6a)."""
+    """The reversal of ``task``: same inputs, targets ``-Y`` (so ``sigma_yx -> -sigma_yx``).
+
+    Reversal learning as in Braun et al. 2022, Fig. 6a.
+    """
     if not isinstance(task, Task):
         raise TypeError(f"task must be a learndyn Task; got {type(task).__name__}")
     Y_test = None if task.Y_test is None else -task.Y_test

@@ -1,6 +1,6 @@
 """Simulation of linear and simple nonlinear MLPs: full-batch gradient descent and RK4 gradient flow.
 
-Conventions (DESIGN.md, "Data model"):
+Conventions (the same throughout learndyn):
 
 - Data: ``X`` has shape ``(P, n_in)`` and ``Y`` shape ``(P, n_out)``, one item per row.
 - Weights: a tuple ``(W1, ..., WL)`` with ``W_l`` of shape ``(n_l, n_{l-1})``, ``n_0 = n_in`` and
@@ -374,29 +374,35 @@ def linear_times(t_max, n):
     return np.linspace(0.0, t_max, n)
 
 
-def log_times(t_min, t_max, n, *, include_zero=True):
-    """``n`` log-spaced gradient-flow times from ``t_min`` to ``t_max``, with 0 prepended.
+def log_times(t_min, t_max, n, *, include_zero=True, step=None):
+    """About ``n`` log-spaced gradient-flow times from ``t_min`` to ``t_max``, with 0 prepended.
 
     Parameters
     ----------
     t_min, t_max : float
         First and last positive time, ``0 < t_min <= t_max``.
     n : int
-        Number of log-spaced times (the result has ``n + 1`` entries with ``include_zero``).
+        Number of log-spaced times (the result has ``n + 1`` entries with ``include_zero``, fewer with ``step``).
     include_zero : bool
         Prepend ``t = 0`` (the initial condition), default True.
+    step : float, optional
+        The step size of the simulation that will record at these times (GD's learning rate, RK4's ``dt``).
+        Times are rounded to multiples of ``step`` and duplicates dropped, so every time is a distinct step and
+        the trajectory's ``t`` coordinate is unique (``Dataset.sel``/``interp`` need that). Without it, early
+        times closer than a step would map to the same step in :func:`simulate_gd` and repeat records.
 
     Returns
     -------
     numpy.ndarray
-        Increasing times. After rounding to steps (:func:`simulate_gd`), early times closer than
-        ``lr`` map to the same step; the records are then simply repeated.
+        Increasing times (strictly increasing with ``step``).
 
     Examples
     --------
     >>> from learndyn.train import log_times
     >>> log_times(0.1, 10.0, 3).tolist()
     [0.0, 0.1, 1.0, 10.0]
+    >>> log_times(0.1, 1.0, 20, step=0.1).size  # 21 requested times, 11 distinct steps
+    11
     """
     t_min = _checks.positive_float("t_min", t_min)
     t_max = _checks.positive_float("t_max", t_max)
@@ -404,7 +410,12 @@ def log_times(t_min, t_max, n, *, include_zero=True):
     if t_max < t_min:
         raise ValueError(f"t_max must be >= t_min; got t_min={t_min!r}, t_max={t_max!r}")
     t = np.geomspace(t_min, t_max, n)
-    return np.concatenate([[0.0], t]) if include_zero else t
+    if include_zero:
+        t = np.concatenate([[0.0], t])
+    if step is not None:
+        step = _checks.positive_float("step", step)
+        t = step * np.unique(np.rint(t / step))
+    return t
 
 
 def _steps_for(t, h, *, exact, h_name):

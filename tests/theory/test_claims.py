@@ -1,5 +1,6 @@
-"""Claims of the spec that tie the pieces together: AC5 (second bullet), AC13, the deep law against deep GD,
-and the whiteness guard of the task-level front door."""
+"""Claims that tie the pieces together: a small random init follows Saxe's sigmoid in its top mode, zero-balanced
+inits converge to a task-determined representation, the deep law against deep GD, and the whiteness guard of the
+task-level front door."""
 
 import numpy as np
 import pytest
@@ -17,11 +18,11 @@ def _half_rise(t, a, target):
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])
 def test_small_random_init_top_mode_follows_saxe_with_effective_a0(seed):
-    # AC5: a small zero-balanced init (sigma = 1e-3) aligns before it learns; the top mode's half-rise time is
+    # A small zero-balanced init (sigma = 1e-3) aligns before it learns; the top mode's half-rise time is
     # (1/2s1) ln(s1/a0_eff - 1) with a0_eff = diag(B^T S B)/4 to within 5%. Reference: the RK4 gradient flow.
     task = tasks.random_regression(30, 6, 4, seed=seed)
     sigma, _ = task.whitened_correlation()
-    W1, W2 = init.zero_balanced(seed + 10, 6, 8, 4, 1e-3)
+    W1, W2 = init.zero_balanced(seed + 10, (6, 8, 4), 1e-3)
     U, s_task, Vt = np.linalg.svd(sigma)
     S = np.linalg.svd(W2 @ W1, compute_uv=False)[:4]
     a0_eff = modes.effective_a0(linear.b_matrix(W1, W2, sigma), S)
@@ -34,14 +35,15 @@ def test_small_random_init_top_mode_follows_saxe_with_effective_a0(seed):
 
 
 def test_task_independent_initialisation():
-    # AC13: zero-balanced inits of very different scale converge to the same W1^T W1 = V S V^T (N_i != N_o);
-    # a Gaussian (unbalanced) init converges in function but keeps its own representation.
+    # Task-independent initialisation (Braun et al. 2022): zero-balanced inits of very different scale converge to
+    # the same W1^T W1 = V S V^T (N_i != N_o); a Gaussian (unbalanced) init converges in function but keeps its own
+    # representation.
     task = tasks.random_regression(20, 5, 3, seed=4)
     sigma, _ = task.whitened_correlation()
     U, s, Vt = np.linalg.svd(sigma)
     target = Vt[:3].T @ np.diag(s) @ Vt[:3]
     for scale in (1e-3, 0.5):
-        W1, W2 = init.zero_balanced(7, 5, 6, 3, scale)
+        W1, W2 = init.zero_balanced(7, (5, 6, 3), scale)
         q, _ = linear.qqt_exact(W1, W2, sigma, [1e4])
         np.testing.assert_allclose(q[0][:5, :5], target, atol=1e-6)
     W1, W2 = init.gaussian(7, (5, 6, 3), 0.42)
@@ -77,7 +79,7 @@ def test_deep_law_matches_deep_gd():
 def test_exact_trajectory_refuses_non_white_inputs():
     X = np.random.default_rng(0).normal(size=(20, 3))
     task = tasks.Task(X, X @ np.ones((3, 2)))
-    W1, W2 = init.zero_balanced(0, 3, 4, 2, 0.1)
+    W1, W2 = init.zero_balanced(0, (3, 4, 2), 0.1)
     with pytest.raises(ValueError, match=r"not whitened: max\|X\^T X/P / c - I\| = .* learndyn.tasks.whiten"):
         linear.exact_trajectory(task, W1, W2, [0.0, 1.0])
     with pytest.raises(TypeError, match="task must be a learndyn Task"):
@@ -87,7 +89,7 @@ def test_exact_trajectory_refuses_non_white_inputs():
 def test_exact_trajectory_applies_scaled_identity_rule():
     # X = I_8 gives sigma_xx = I/8; the trajectory must equal the RK4 flow of the *unscaled* problem.
     task = tasks.hierarchy()
-    W1, W2 = init.match_det_sign(*init.zero_balanced(3, 8, 10, 8, 0.3), task.whitened_correlation()[0])
+    W1, W2 = init.match_det_sign(*init.zero_balanced(3, (8, 10, 8), 0.3), task.whitened_correlation()[0])
     t = np.arange(0.0, 40.01, 4.0)
     th = linear.exact_trajectory(task, W1, W2, t, ntk=False, rsm=False)
     res = train.gradient_flow_rk4(task.X, task.Y, (W1, W2), t=t, dt=0.01)

@@ -3,9 +3,11 @@
 The reference is the gradient flow itself, ``dW1/dt = W2^T (S - W2 W1)``, ``dW2/dt = (S - W2 W1) W1^T``
 (divided by tau), integrated here with scipy's ``solve_ivp`` (DOP853, rtol 1e-13, atol 1e-14, restarted
 at every output time so no dense-output interpolation enters), and QQ^T built from the integrated
-weights. Weights are built in the test from random orthogonal matrices (spec 2.5), limits from the task
-SVD written out here. Spec: specs/exact_linear.md sections 1, 2.1-2.3, 2.5, 4; acceptance checks 2, 6,
-8 and 10 of section 7.
+weights. Weights are built in the test from random orthogonal matrices, limits from the task SVD
+written out here. Checked: the zero-balanced form (Braun, Dominé, Fitzgerald & Saxe, NeurIPS 2022) and
+the lambda-balanced form (Dominé et al. 2024, "From lazy to rich") against the ODE and the Riccati form
+(Fukumizu 1998) to 1e-10; the long-time limits; and the square case with singular B, where the
+restarted Riccati form must follow the flow to its saddle.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def task(rng, n_in, n_out, s=None):
 
 
 def balanced_weights(rng, n_in, n_h, n_out, lam=0.0, s=None, det_sign=None):
-    """lambda-balanced weights W1 = R S1 V^T, W2 = U S2 R^T (spec 2.5).
+    """lambda-balanced weights W1 = R S1 V^T, W2 = U S2 R^T (as in Dominé et al. 2024).
 
     ``s`` are the k = min(n_h, m) singular values of W2 W1. Extra hidden directions (n_h > m) get
     sqrt(lam) in W2 (lam > 0) or sqrt(-lam) in W1 (lam < 0), as the dimension constraints allow.
@@ -104,7 +106,10 @@ def ode_qqt(W1, W2, sig, t, tau=1.0, rtol=1e-13, atol=1e-14, return_weights=Fals
 
 
 def limit_qqt(sig, lam=0.0):
-    """t -> oo limit for n_h = m, written from spec 2.5 "Converged representations"."""
+    """t -> oo limit for n_h = m: the converged representations of Dominé et al. 2024.
+
+    At lam = 0 these are those of Braun et al. 2022.
+    """
     n_out, n_in = sig.shape
     m = min(n_in, n_out)
     U, st, VT = np.linalg.svd(sig)
@@ -119,7 +124,7 @@ def maxerr(a, b):
 
 
 # ------------------------------------------------------------------------------------------------
-# AC2: zero-balanced closed form against the ODE
+# Zero-balanced closed form against the ODE (max |QQ^T error| < 1e-10)
 
 
 @pytest.mark.parametrize("shape", [(5, 10, 2), (3, 4, 7), (6, 8, 6), (4, 4, 4)])
@@ -166,7 +171,7 @@ def test_zero_balanced_rank_deficient_task(shape, rank):
 
 
 # ------------------------------------------------------------------------------------------------
-# AC6: lambda-balanced closed form against the ODE and the Riccati form
+# lambda-balanced closed form against the ODE and the Riccati form (error < 1e-10)
 
 
 @pytest.mark.parametrize(
@@ -209,7 +214,7 @@ def test_lambda_to_zero_limit(shape, lam):
 
 
 # ------------------------------------------------------------------------------------------------
-# AC8: long-time limits, t = 1e4 and 1e6
+# Long-time limits, t = 1e4 and 1e6: finite, and equal to the converged representations
 
 
 @pytest.mark.parametrize(
@@ -237,7 +242,7 @@ def test_stable_forms_converge(shape, lam):
 
 
 # ------------------------------------------------------------------------------------------------
-# AC10: singular B (square, zero-balanced, sign det W2 W1(0) != sign det Sigma)
+# Singular B (square, zero-balanced, sign det W2 W1(0) != sign det Sigma): detected by cond(B), Riccati fallback
 
 
 def _singular_b_case():
@@ -268,7 +273,7 @@ def test_singular_b_is_flagged_and_routed_to_riccati():
 
 
 def test_singular_b_long_horizon_stays_at_saddle():
-    """[derived] The exact flow converges to the saddle with the weakest mode stuck at 0; the
+    """The exact flow converges to the saddle with the weakest mode stuck at 0; the
     Riccati solver stays there at any t (rank of Q's growing component is re-imposed)."""
     sig, s_task, W1, W2 = _singular_b_case()
     U, _, VT = np.linalg.svd(sig)
@@ -309,7 +314,7 @@ def test_riccati_hidden_wider_than_m_with_lambda(shape, lam):
     assert info.method == "riccati" and "n_h" in info.reason
     with pytest.raises(ValueError, match=r"needs n_h = m.*qqt_riccati"):
         qqt_lambda_balanced(W1, W2, sig, T_SHORT)
-    # spec 2.5 "Converged representations" (Thesis Thm 4.1.2): W2 W2^T -> U~ diag((sqrt(lam^2 +
+    # converged representations of lambda-balanced nets (Dominé et al. 2024): W2 W2^T -> U~ diag((sqrt(lam^2 +
     # 4 s~^2) + lam) / 2, extra block lam) U~^T; W1^T W1 likewise with -lam; W2 W1 -> Sigma
     big = qqt_riccati(W1, W2, sig, [1e4])[0]
     st = np.linalg.svd(sig, compute_uv=False)
@@ -362,7 +367,7 @@ def test_riccati_rank_deficient_initialisation():
 
 
 def test_b_matrix_aligned_and_cond():
-    """Aligned initialisation (U = U~, V = V~): B = 2I (spec 2.4), cond(B) = 1."""
+    """Aligned initialisation (U = U~, V = V~): B = 2I (Braun et al. 2022), cond(B) = 1."""
     rng = np.random.default_rng(71)
     U, V = orth(rng, 3), orth(rng, 4)
     sig = U @ np.diag([1.5, 0.7, 0.2]) @ V[:, :3].T
@@ -371,7 +376,7 @@ def test_b_matrix_aligned_and_cond():
     W2 = U @ np.diag(np.sqrt(a))
     np.testing.assert_allclose(b_matrix(W1, W2, sig), 2 * np.eye(3), rtol=0, atol=1e-14)
     assert cond_b(W1, W2, sig) == pytest.approx(1.0)
-    # lambda != 0: S^{-1/2} B of spec 2.5 is continuous at lambda = 0
+    # lambda != 0: S^{-1/2} B of the lambda-balanced form is continuous at lambda = 0
     W1l, W2l = balanced_weights(np.random.default_rng(5), 3, 3, 3, lam=1e-10, det_sign=1.0)
     W10, W20 = balanced_weights(np.random.default_rng(5), 3, 3, 3, lam=0.0, det_sign=1.0)
     sig3 = task(np.random.default_rng(6), 3, 3)
@@ -404,7 +409,7 @@ def test_unbalanced_weights_raise_naming_residual():
 
 
 def test_forbidden_lambda_sign_raises():
-    """Spec 2.5 dimension constraints: n_h > n_in forces lambda >= 0, n_h > n_out lambda <= 0."""
+    """Dimension constraints: n_h > n_in forces lambda >= 0, n_h > n_out lambda <= 0."""
     from learndyn.init import check_lambda_shape  # what lambda_of uses for this check
 
     with pytest.raises(ValueError, match=r"lam=-1.0 < 0 is impossible for n_h=5 > n_in=3"):

@@ -8,14 +8,15 @@ import xarray as xr
 from learndyn import init, observables, plots, train
 from learndyn.tasks import Task
 
+# (panel title, y-axis label) per trajectory variable.
 _LABELS = {
-    "loss": "loss",
-    "w2w1": "W2 W1 entries",
-    "w1tw1": "W1^T W1 entries",
-    "w2w2t": "W2 W2^T entries",
-    "ntk": "NTK entries",
-    "rsm_in": "input RSM entries",
-    "f": "outputs f",
+    "loss": ("training loss", "L = 1/(2P) sum ||y - f||^2"),
+    "w2w1": ("network map", "entries of W2 W1"),
+    "w1tw1": ("input-side representation", "entries of W1^T W1"),
+    "w2w2t": ("output-side representation", "entries of W2 W2^T"),
+    "ntk": ("neural tangent kernel", "entries of NTK (items x outputs)"),
+    "rsm_in": ("input representational similarity", "entries of X W1^T W1 X^T"),
+    "f": ("outputs on training items", "f"),
 }
 
 
@@ -32,7 +33,7 @@ def gd_trajectory(task: Task, weights, *, lr: float, t, ntk: bool = True, rsm: b
 
 def rk4_trajectory(task: Task, weights, *, t, dt: float, ntk: bool = False, rsm: bool = False) -> xr.Dataset:
     """RK4 gradient flow from ``weights`` recorded at ``t`` (multiples of ``dt``), as a trajectory Dataset."""
-    t = dt * np.round(np.asarray(t) / dt)
+    t = dt * np.unique(np.round(np.asarray(t) / dt))  # distinct steps: a trajectory never repeats a time
     res = train.gradient_flow_rk4(task.X, task.Y, tuple(weights), t=t, dt=dt)
     ds = observables.trajectory_from_weights(task, res.t, res.weights, ntk=ntk, rsm=rsm)
     ds.attrs.update(source="rk4", method="rk4", dt=float(dt))
@@ -54,7 +55,8 @@ def overlay(sim: xr.Dataset, theory: xr.Dataset | None, names, *, title: str = "
             sim["t"].values,
             s[:, idx],
             None if th is None else th[:, idx],
-            title=_LABELS.get(name, name),
+            title=_LABELS.get(name, (name, name))[0],
+            ylabel=_LABELS.get(name, (name, name))[1],
             logx=True,
             logy=(name == "loss"),
         )

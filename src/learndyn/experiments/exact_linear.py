@@ -1,9 +1,15 @@
 """exact-linear: every observable of a two-layer linear net, GD simulation against the exact solution.
 
-Spec exact_linear.md Fig. 2a,b: a 4-5-3 student on a zero-balanced teacher (sigma_T = .25, P = 10, whitened), small
-(sigma = .001: plateau then sigmoid) and large (sigma = .15: fast, exponential) zero-balanced initialisations,
-lr = .05 for 10^4 steps. The exact solution is checked three ways: against RK4 gradient flow (to 1e-8), against GD
-(error O(lr): halving lr halves it), and at t = 10^6 against the task-determined limit.
+Reproduces Braun, Dominé, Fitzgerald & Saxe 2022 ("Exact learning dynamics of deep linear networks with prior
+knowledge", NeurIPS), Fig. 2a,b: a 4-5-3 student on a zero-balanced teacher (sigma_T = .25, P = 10 whitened items),
+from a small (sigma = .001: plateau, then sigmoidal transitions as in Saxe, McClelland & Ganguli 2014) and a large
+(sigma = .15: fast, exponential-like approach) zero-balanced initialisation, lr = .05 for 10^4 steps. The exact
+solution is checked three ways: against RK4 gradient flow (to 1e-8), against GD (error O(lr): halving lr halves it),
+and at t = 10^6 against the limit the task determines (W1^T W1 -> V S V^T, W2 W2^T -> U S U^T).
+
+Times are gradient-flow times t = lr * step. For square shapes (n_in = n_out) each initialisation gets the sign of
+det W2 W1 of the task (one input column of W1 flipped, which keeps it zero-balanced): with the opposite sign one mode
+would be stuck at zero and the run would end at a saddle, not at the task's solution.
 """
 
 from __future__ import annotations
@@ -14,48 +20,80 @@ import numpy as np
 
 from learndyn import init, observables, tasks, train
 from learndyn.experiments._common import gd_trajectory, max_err, overlay, rk4_trajectory
+from learndyn.experiments.config import ExperimentConfig, option
 from learndyn.experiments.registry import experiment
+from learndyn.progress import track
 from learndyn.results import Outcome
 from learndyn.theory.linear import exact_trajectory
 
+_PLOTTED = ("loss", "w2w1", "w1tw1", "w2w2t", "ntk", "rsm_in")
+_RELATIVE = ("loss", "w1tw1", "w2w2t", "ntk", "rsm_in")  # w2w1 is checked in absolute terms
+
 
 @dataclass(frozen=True)
-class Config:
-    """Configuration of exact-linear (defaults: spec Fig. 2a,b)."""
+class Config(ExperimentConfig):
+    """Configuration of exact-linear (defaults: Braun et al. 2022, Fig. 2a,b)."""
 
-    seed: int = 3
-    n_in: int = 4
-    n_h: int = 5
-    n_out: int = 3
-    P: int = 10
-    sigma_teacher: float = 0.25
-    sigmas: tuple[float, ...] = (0.001, 0.15)
-    lr: float = 0.05
-    steps: int = 10_000
-    n_records: int = 160
-    rk4_dt: float = 0.01
+    seed: int = option(3, "seed of the inputs, the teacher and the student initialisations", ge=0)
+    n_in: int = option(4, "input dimension N_i", ge=1)
+    n_h: int = option(5, "hidden width N_h of student and teacher, at least min(n_in, n_out)", ge=1)
+    n_out: int = option(3, "output dimension N_o", ge=1)
+    P: int = option(10, "number of training items, more than n_in so that the inputs can be whitened", ge=2)
+    sigma_teacher: float = option(0.25, "scale of the zero-balanced teacher's weights", gt=0)
+    sigmas: tuple[float, ...] = option(
+        (0.001, 0.15), "scales of the zero-balanced student initialisations, one run each, all distinct", gt=0
+    )
+    lr: float = option(0.05, "GD learning rate; time t = lr * step", gt=0)
+    steps: int = option(10_000, "GD steps per run; the run ends at t = lr * steps", ge=1)
+    n_records: int = option(160, "log-spaced record times per run, at most steps", ge=1)
+    rk4_dt: float = option(0.01, "time step of the RK4 gradient-flow reference", gt=0)
+
+    def check(self):
+        """Constraints between fields: shapes the balanced init and whitening allow, grids that fit the run."""
+        m = min(self.n_in, self.n_out)
+        if self.n_h < m:
+            raise ValueError(
+                f"n_h must be >= min(n_in, n_out) = {m}; got {self.n_h} (zero-balanced teacher and student weights "
+                "need a hidden layer at least as wide as the smaller of input and output)"
+            )
+        if self.P <= self.n_in:
+            raise ValueError(
+                f"P must be > n_in = {self.n_in}; got {self.P} (whitening the inputs needs more items than input "
+                "dimensions)"
+            )
+        if len(set(self.sigmas)) != len(self.sigmas):
+            raise ValueError(f"sigmas must be distinct (one run per scale); got {list(self.sigmas)}")
+        if self.n_records > self.steps:
+            raise ValueError(
+                f"n_records must be <= steps = {self.steps}; got {self.n_records} (at most one record per GD step)"
+            )
 
 
 @experiment(
     "exact-linear",
     Config,
     quick={"steps": 6000, "n_records": 80},
-    description="All observables of a 2-layer linear net: GD and RK4 against the exact solution (Fig. 2a,b).",
+    description="All observables of a 2-layer linear net: GD and RK4 against the exact solution "
+    "(Braun et al. 2022, Fig. 2a,b).",
 )
 def run(cfg: Config) -> Outcome:
     """Small and large zero-balanced inits on a teacher-student task; simulation vs exact theory."""
     out = Outcome()
     task = tasks.teacher_student(cfg.P, cfg.n_in, cfg.n_h, cfg.n_out, sigma_teacher=cfg.sigma_teacher, seed=cfg.seed)
     t_end = cfg.lr * cfg.steps
-    t = train.log_times(cfg.lr, t_end, cfg.n_records)
+    t = train.log_times(cfg.lr, t_end, cfg.n_records, step=cfg.lr)
     sigma, _ = task.whitened_correlation()
     U, s, Vt = np.linalg.svd(sigma)
-    for k, scale in enumerate(cfg.sigmas):
+    shape = f"{cfg.n_in}-{cfg.n_h}-{cfg.n_out}"
+    for k, scale in track(list(enumerate(cfg.sigmas)), "exact-linear: initialisations (GD, RK4, exact)"):
         label = "small" if scale == min(cfg.sigmas) else ("large" if scale == max(cfg.sigmas) else f"init{k}")
-        W1, W2 = init.zero_balanced(cfg.seed + 100 + k, cfg.n_in, cfg.n_h, cfg.n_out, scale)
+        W1, W2 = init.zero_balanced(cfg.seed + 100 + k, (cfg.n_in, cfg.n_h, cfg.n_out), scale)
+        W1, W2 = init.match_det_sign(W1, W2, sigma)
         sim, (W1e, W2e) = gd_trajectory(task, (W1, W2), lr=cfg.lr, t=t)
         th = exact_trajectory(task, W1, W2, sim["t"].values)
-        ref = rk4_trajectory(task, (W1, W2), t=sim["t"].values, dt=cfg.rk4_dt)
+        # RK4 records at the GD times rounded to its own steps (fewer, distinct times when rk4_dt > lr).
+        t_rk4 = np.unique(cfg.rk4_dt * np.round(sim["t"].values / cfg.rk4_dt))
+        ref = rk4_trajectory(task, (W1, W2), t=t_rk4, dt=cfg.rk4_dt)
         half, _ = gd_trajectory(task, (W1, W2), lr=cfg.lr / 2, t=sim["t"].values, ntk=False, rsm=False)
 
         def theory_on(grid, th=th, W1=W1, W2=W2):
@@ -70,20 +108,22 @@ def run(cfg: Config) -> Outcome:
             max(max_err(ref, theory_on(ref), v) for v in ("w2w1", "w1tw1", "w2w2t")),
             "<=",
             1e-8,
-            "exact QQ^T blocks against RK4 gradient flow (dt = rk4_dt)",
+            "exact W2W1, W1^T W1, W2 W2^T against RK4 gradient flow (step rk4_dt), largest entry difference",
         )
         err = max_err(sim, th, "w2w1")
+        supported = [f"gd_vs_theory_max_err_w2w1_{label}"]
         out.check(
-            f"gd_vs_theory_max_err_w2w1_{label}",
+            supported[0],
             err,
             "<=",
             0.5 * cfg.lr,
             "GD (lr) against theory; GD error is O(lr) with a constant below 1/2 for s_max < 1",
         )
-        for name in ("loss", "w1tw1", "w2w2t", "ntk", "rsm_in"):
+        for name in _RELATIVE:
             rel = max_err(sim, th, name) / float(np.max(np.abs(th[name].values)))
+            supported.append(f"gd_vs_theory_rel_err_{name}_{label}")
             out.check(
-                f"gd_vs_theory_rel_err_{name}_{label}",
+                supported[-1],
                 rel,
                 "<=",
                 cfg.lr,
@@ -112,17 +152,29 @@ def run(cfg: Config) -> Outcome:
             float(np.max(np.abs(far["w1tw1"].values[0] - limit_w1))),
             float(np.max(np.abs(far["w2w2t"].values[0] - limit_w2))),
         )
+        supported.append(f"limit_t1e6_{label}")
         out.check(
-            f"limit_t1e6_{label}",
+            supported[-1],
             dev,
             "<=",
             1e-10,
             "theory at t = 1e6 is finite and equals V S V^T, U S U^T (task-determined representation)",
         )
-        out.figures[f"observables_{label}"] = overlay(
-            sim,
-            th,
-            ["loss", "w2w1", "w1tw1", "w2w2t", "ntk", "rsm_in"],
-            title=f"{label} init (sigma = {scale:g}): GD lr = {cfg.lr:g} solid, exact dashed",
+        fig = overlay(sim, th, list(_PLOTTED), title=f"{label} init (sigma = {scale:g}): GD solid, exact dashed")
+        course = {
+            "small": "a long plateau, then sigmoidal transitions one mode after another",
+            "large": "a fast, exponential-like approach",
+        }.get(label if len(cfg.sigmas) > 1 else "", "the course this initial scale gives")
+        out.figure(
+            f"observables_{label}",
+            fig,
+            f"Every observable of the {shape} linear network from its {label} zero-balanced initialisation "
+            f"(sigma = {scale:g}) against time t = lr * step (lr = {cfg.lr:g}, log axis from t = lr): training "
+            "loss (log axis, cut at 1e-10 of its largest value, below which only round-off remains), and entries "
+            "of the network map W2 W1, the representations W1^T W1 and W2 W2^T, the NTK and the input RSM (up to "
+            "12 entries per panel). Coloured solid lines are GD, black dashed lines the exact solution (Braun et "
+            "al. 2022); they should lie on top of each other. The run shows "
+            f"{course} to the final values the task determines.",
+            checks=supported,
         )
     return out

@@ -3,19 +3,21 @@
 An experiment module declares::
 
     @dataclass(frozen=True)
-    class Config:
-        seed: int = 0
-        lr: float = 0.05
+    class Config(ExperimentConfig):
+        seed: int = option(0, "seed of the task and the initialisation", ge=0)
+        lr: float = option(0.05, "GD learning rate", gt=0)
 
     @experiment("name", Config, quick={"lr": 0.1}, description="...")
     def run(cfg: Config) -> Outcome: ...
 
-``quick`` holds the overrides of the reduced run (well under a minute on 2 cores, every check kept).
+``quick`` holds the overrides of the reduced run (well under a minute on 2 cores, every check kept). The default
+and the quick config are both built (and so validated) when the experiment is registered.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import importlib
 import time
 import typing
@@ -23,7 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from learndyn.results import Outcome, write_run
+from learndyn.experiments.config import validate
+from learndyn.results import Outcome, prepare_run_dir, write_run
 
 # Modules imported on first use of the registry, so `learndyn list` sees every experiment.
 _MODULES = (
@@ -62,6 +65,12 @@ def experiment(name: str, config_cls: type, *, quick: dict | None = None, descri
     if unknown:
         raise TypeError(f"quick overrides {sorted(unknown)} of {name!r} are not config fields {sorted(valid)}")
 
+    try:
+        config_cls()
+        config_cls(**quick)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"experiment {name!r}: its default or quick config is invalid: {exc}") from None
+
     def register(func):
         old = _REGISTRY.get(name)
         if old is not None and (old.func.__module__, old.func.__qualname__) != (func.__module__, func.__qualname__):
@@ -89,63 +98,108 @@ def get(name: str) -> Experiment:
 
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
+_KIND = {bool: "true or false", int: "an integer", float: "a number", str: "text"}
 
 
 def _coerce(name: str, hint, raw: str):
-    """Parse the ``--set`` string ``raw`` as the config field's type ``hint``."""
+    """Parse the ``--set`` string ``raw`` as the config field's type ``hint``.
+
+    Lists accept ``0.1,0.2``, ``[0.1, 0.2]`` and ``(0.1, 0.2)`` (and a single value); integers accept ``1e4``.
+    """
+    text = raw.strip()
+    if typing.get_origin(hint) is tuple:
+        inner = typing.get_args(hint)[0]
+        body = text[1:-1] if len(text) >= 2 and (text[0], text[-1]) in (("[", "]"), ("(", ")")) else text
+        parts = [part.strip() for part in body.split(",") if part.strip()]
+        if not parts:
+            raise ValueError(
+                f"--set {name}={raw!r}: expected a non-empty list such as {name}=0.1,0.2 or {name}=[0.1, 0.2]"
+            )
+        return tuple(_coerce(name, inner, part) for part in parts)
     try:
         if hint is bool:
-            if raw.strip().lower() not in _TRUE + _FALSE:
-                raise ValueError(raw)
-            return raw.strip().lower() in _TRUE
-        if hint in (int, float, str):
-            return hint(raw)
-        if typing.get_origin(hint) is tuple:
-            inner = typing.get_args(hint)[0]
-            return tuple(_coerce(name, inner, part) for part in raw.split(",") if part.strip())
+            if text.lower() not in _TRUE + _FALSE:
+                raise ValueError(text)
+            return text.lower() in _TRUE
+        if hint is int:
+            try:
+                return int(text)
+            except ValueError:
+                value = float(text)
+                if not value.is_integer():
+                    raise
+                return int(value)
+        if hint in (float, str):
+            return hint(text)
     except ValueError:
-        kind = getattr(hint, "__name__", str(hint))
-        raise ValueError(f"--set {name}={raw!r}: expected a value of type {kind}") from None
+        raise ValueError(f"--set {name}={raw!r}: expected {_KIND[hint]}") from None
     raise TypeError(f"config field {name!r} has type {hint}, which --set cannot parse")
 
 
 def make_config(
     exp: Experiment, *, quick: bool = False, seed: int | None = None, overrides: dict[str, str] | None = None
 ):
-    """Build the config: defaults, then the quick overrides, then ``seed``, then ``--set`` overrides (strings).
+    """Build and validate the config: defaults, then the quick overrides, then ``seed``, then ``--set`` strings.
 
     Raises
     ------
     ValueError
-        For an unknown key (listing the valid ones) or a value that does not parse as the field's type.
+        For an unknown key (listing the valid ones), a value that does not parse as the field's type, or a value
+        outside the range its config declares (see :mod:`learndyn.experiments.config`).
+    TypeError
+        For a value of the wrong type.
     """
     fields = {f.name: f for f in dataclasses.fields(exp.config_cls)}
     hints = typing.get_type_hints(exp.config_cls)
     values = dict(exp.quick) if quick else {}
     if seed is not None:
-        values["seed"] = int(seed)
+        values["seed"] = seed
     for key, raw in (overrides or {}).items():
         if key not in fields:
             raise ValueError(
-                f"unknown --set key {key!r} for experiment {exp.name!r}; valid keys: {', '.join(sorted(fields))}"
+                f"unknown --set key {key!r} for experiment {exp.name!r}; valid keys: {', '.join(sorted(fields))} "
+                f"(see: learndyn config {exp.name})"
             )
         values[key] = _coerce(key, hints[key], raw)
-    return exp.config_cls(**values)
+    cfg = exp.config_cls(**values)
+    validate(cfg)  # configs not derived from ExperimentConfig get the type and range checks here
+    return cfg
 
 
 def run(
-    name: str, *, out="runs", quick: bool = False, seed: int | None = None, overrides: dict[str, str] | None = None
+    name: str,
+    *,
+    out="runs",
+    quick: bool = False,
+    seed: int | None = None,
+    overrides: dict[str, str] | None = None,
+    overwrite: bool = False,
+    command: str | None = None,
 ) -> tuple[Path, Outcome]:
-    """Run experiment ``name`` and write its run folder under ``out``; return (folder, outcome)."""
-    from learndyn import __version__
+    """Run experiment ``name`` and write its run folder ``out/name``; return (folder, outcome).
 
+    The config and the output location are checked before anything is computed (see :func:`make_config` and
+    :func:`learndyn.results.prepare_run_dir`); ``overwrite`` replaces an existing run folder whole.
+    """
     exp = get(name)
     cfg = make_config(exp, quick=quick, seed=seed, overrides=overrides)
+    prepare_run_dir(out, name, overwrite=overwrite)
+    started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     start = time.perf_counter()
     outcome = exp.func(cfg)
     seconds = time.perf_counter() - start
     if not isinstance(outcome, Outcome):
         raise TypeError(f"experiment {name!r} returned {type(outcome).__name__}, expected Outcome")
     config = dataclasses.asdict(cfg) | {"quick": quick}
-    path = write_run(out, name, outcome, config=config, seconds=seconds, version=__version__)
+    path = write_run(
+        out,
+        name,
+        outcome,
+        config=config,
+        seconds=seconds,
+        started=started,
+        command=command,
+        description=exp.description,
+        overwrite=overwrite,
+    )
     return path, outcome

@@ -1,7 +1,14 @@
 r"""Exact gradient-flow solutions ``QQ^T(t)`` for two-layer linear networks with whitened inputs.
 
-Spec: ``specs/exact_linear.md`` sections 1, 2.1-2.3, 2.5 and 4 (Braun, Dominé, Fitzgerald & Saxe,
-NeurIPS 2022; Dominé et al., ICLR 2025; Fukumizu 1998).
+References
+----------
+* L. Braun, C. C. J. Dominé, J. E. Fitzgerald and A. M. Saxe, "Exact learning dynamics of deep linear
+  networks with prior knowledge", NeurIPS 2022 (extended version: Dominé, Braun, Fitzgerald and Saxe,
+  J. Stat. Mech. 2023, 114004): the stable zero-balanced closed form.
+* C. C. J. Dominé, N. Anguita, A. M. Proca, L. Braun, D. Kunin, P. A. M. Mediano and A. M. Saxe, "From
+  lazy to rich: exact learning dynamics in deep linear networks", arXiv:2409.14623 (2024; ICLR 2025):
+  lambda-balanced initialisations and their closed form.
+* K. Fukumizu, "Effect of batch learning in multilayer neural networks", ICONIP 1998: the Riccati form.
 
 Setup and conventions
 ---------------------
@@ -26,17 +33,17 @@ balanced); this quantity is conserved by gradient flow and is checked, not assum
 
 Which solver
 ------------
-* :func:`qqt_zero_balanced` -- stable closed form of Braun et al. (spec 2.2), ``lambda = 0``,
+* :func:`qqt_zero_balanced` -- stable closed form of Braun et al. 2022 (Theorem 3.1), ``lambda = 0``,
   ``n_h >= m = min(n_in, n_out)``.
-* :func:`qqt_lambda_balanced` -- stable closed form for ``lambda != 0`` (spec 2.5), ``n_h = m``.
-* :func:`qqt_riccati` -- the Fukumizu/Riccati closed form (spec 2.1) with restarts (spec 4.5):
+* :func:`qqt_lambda_balanced` -- stable closed form for ``lambda != 0`` (Dominé et al. 2024), ``n_h = m``.
+* :func:`qqt_riccati` -- the Riccati closed form (Fukumizu 1998), applied with restarts:
   any lambda-balanced initialisation and any ``n_h`` (bottleneck included), any ``B``.
 * :func:`qqt_exact` -- picks the stable form where it is valid and well conditioned, and the
   restarted Riccati form otherwise, and says why.
 
 The stable forms factor ``B`` out of the solution and need it invertible. In the square case
 (``n_in = n_out``, ``Sigma_yx`` of full rank) with zero-balanced weights, ``B`` is *singular* whenever
-``sign det W2 W1(0) != sign det Sigma_yx`` (spec 2.3): balanced singular values cannot cross zero,
+``sign det W2 W1(0) != sign det Sigma_yx``: balanced singular values cannot cross zero,
 so the determinant's sign is conserved and gradient flow cannot reach ``Sigma_yx``. It goes to a
 saddle where one mode (generically the weakest, ``s~_m``) decays to 0 while the others are learned.
 :func:`qqt_exact` detects this with ``cond(B)`` and uses the Riccati form, which stays exact there.
@@ -165,7 +172,8 @@ def lambda_of(W1, W2, *, tol: float = 1e-8) -> float:
             "need W2^T W2 - W1 W1^T = lambda I (conserved by gradient flow); build the weights "
             "with a zero- or lambda-balanced initialiser"
         )
-    # impossible for real weights within tolerance; kept as a consistency check (spec 2.5)
+    # impossible for real weights within tolerance (W1 W1^T is singular for n_h > n_in, W2^T W2 for n_h > n_out, so
+    # lambda-balance forces lam >= 0, resp. lam <= 0, there); kept as a consistency check
     check_lambda_shape(n_in, n_h, n_out, 0.0 if abs(lam) <= tol * scale else lam)
     return lam
 
@@ -193,7 +201,10 @@ def _svd_net(W1, W2, m):
 
 @dataclass(frozen=True)
 class _Stable:
-    """Time-independent pieces of the stable closed form (spec 2.2 / 2.5), ``QQ^T = Z A^-1 Z^T``."""
+    """Time-independent pieces of the stable closed form, ``QQ^T = Z A^-1 Z^T``.
+
+    Braun et al. 2022 for ``lambda = 0``, Dominé et al. 2024 for ``lambda != 0``.
+    """
 
     kappa: np.ndarray  # (m,)     kappa = (s~^2 + lambda^2 / 4)^(1/2)
     P1: np.ndarray  # (m, m)   C^T B^-T
@@ -207,7 +218,10 @@ class _Stable:
 
 
 def _b_parts(W1, W2, sig, lam, dims):
-    """Task and network SVDs, B, C and the extra-direction matrix M of spec 2.5 (2.2 at lam=0)."""
+    """Task and network SVDs, B, C and the extra-direction matrix M of the lambda-balanced stable form.
+
+    At ``lam = 0`` these are the matrices of the zero-balanced form of Braun et al. 2022.
+    """
     n_in, n_h, n_out = dims
     m = min(n_in, n_out)
     Ut, st, Vt = _svd_task(sig)
@@ -315,7 +329,7 @@ def _one_minus_exp_over(rate, theta):
 
 
 def _stable_AZ(st: _Stable, theta: np.ndarray):
-    """``(A, Z)`` of spec 2.5 (2.2 at lambda = 0) for a batch of times: ``QQ^T = Z A^{-1} Z^T``.
+    """``(A, Z)`` of the stable closed form for a batch of times: ``QQ^T = Z A^{-1} Z^T``.
 
     Every ``t``-dependent factor is a diagonal scaling of a fixed matrix (``e C^T B^-T e =
     P1 o (e e^T)`` etc.), so the per-time work is elementwise apart from one ``(m, m)`` product.
@@ -377,11 +391,11 @@ def _stable_eval(st: _Stable, theta: np.ndarray) -> np.ndarray:
 
 
 def b_matrix(W1, W2, sigma_yx) -> np.ndarray:
-    r"""The matrix ``B`` whose inverse the stable closed forms use (spec 2.2 / 2.5), scale-free.
+    r"""The matrix ``B`` whose inverse the stable closed forms use, scale-free.
 
-    For zero-balanced weights this is spec 2.2's ``B = U^T U~_m + V^T V~_m`` (``W2 W1(0) = U S V^T``,
-    ``Sigma_yx = U~ S~ V~^T``). For ``lambda != 0`` it is ``S^{-1/2}`` times spec 2.5's
-    ``B = S_2 U^T U~_m A_+ + S_1 V^T V~_m A_-``: the diagonal factor only carries the
+    For zero-balanced weights this is the ``B = U^T U~_m + V^T V~_m`` of Braun et al. 2022 (``W2 W1(0) = U S V^T``,
+    ``Sigma_yx = U~ S~ V~^T``). For ``lambda != 0`` it is ``S^{-1/2}`` times the lambda-balanced form's
+    ``B = S_2 U^T U~_m A_+ + S_1 V^T V~_m A_-`` (Dominé et al. 2024): the diagonal factor only carries the
     initialisation's scale, and with it the matrix is continuous in ``lambda`` at 0.
 
     Returns an ``(m, m)`` array, ``m = min(n_in, n_out)``; rows of modes with ``s = 0`` are ``nan``.
@@ -416,7 +430,7 @@ def cond_b(W1, W2, sigma_yx) -> float:
 
 
 def _det_mismatch(parts, dims) -> bool:
-    """Square task with ``sign det W2 W1(0) != sign det Sigma_yx`` (spec 2.3)."""
+    """Square task with ``sign det W2 W1(0) != sign det Sigma_yx`` (then ``B`` is singular)."""
     if dims[0] != dims[2]:
         return False
     return bool(np.linalg.det(parts["U"] @ parts["V"].T) * np.linalg.det(parts["Ut"] @ parts["Vt"].T) < 0)
@@ -441,7 +455,7 @@ def _check_stable(parts, dims, cond_max, fn):
         if _det_mismatch(parts, dims):
             hint = (
                 " (square task with sign det W2 W1(0) != sign det Sigma_yx: gradient flow goes "
-                "to a saddle where one mode decays to 0, spec 2.3)"
+                "to a saddle where one mode decays to 0)"
             )
         raise ValueError(
             f"{fn}: B is singular or ill-conditioned, cond(B) = {c:.3e} > cond_max = {cond_max:g}"
@@ -458,7 +472,7 @@ def _prep_stable(W1, W2, sigma_yx, t, tau):
 
 
 def qqt_zero_balanced(W1, W2, sigma_yx, t, *, tau: float = 1.0, cond_max: float = 1e10):
-    r"""Stable closed form of ``QQ^T(t)`` for zero-balanced weights (spec 2.2; Braun et al. 2022).
+    r"""Stable closed form of ``QQ^T(t)`` for zero-balanced weights (Braun et al. 2022, Theorem 3.1).
 
     Assumptions, all checked: whitened inputs (``sigma_yx`` is the whitened correlation);
     ``W1 W1^T = W2^T W2``; ``n_h >= m = min(n_in, n_out)``; ``W2 W1(0)`` of rank ``m``;
@@ -516,12 +530,12 @@ def qqt_zero_balanced(W1, W2, sigma_yx, t, *, tau: float = 1.0, cond_max: float 
 
 
 def qqt_lambda_balanced(W1, W2, sigma_yx, t, *, tau: float = 1.0, cond_max: float = 1e10):
-    r"""Stable closed form of ``QQ^T(t)`` for lambda-balanced weights (spec 2.5; Dominé et al.).
+    r"""Stable closed form of ``QQ^T(t)`` for lambda-balanced weights (Dominé et al. 2024).
 
     Valid for ``W2^T W2 - W1 W1^T = lambda I`` with ``n_h = m = min(n_in, n_out)``, either sign of
     ``lambda`` and ``n_in <, =, > n_out``; at ``lambda = 0`` it is the zero-balanced form (which
     then also allows ``n_h > m``). For ``n_h > m`` with ``lambda != 0`` the form is wrong (``rank
-    Q > m``, spec 2.5) and a ValueError points to :func:`qqt_riccati`.
+    Q0 > m``, while the form assumes rank ``m``) and a ValueError points to :func:`qqt_riccati`.
 
     Uses ``kappa = (S~^2 + lambda^2/4)^{1/2}``, the rationalised ``X = lambda / (2 kappa + 2 S~)``
     (no 0/0 at ``lambda = 0``), and only decaying exponentials: ``e^{-kappa theta}`` and
@@ -555,7 +569,7 @@ def qqt_lambda_balanced(W1, W2, sigma_yx, t, *, tau: float = 1.0, cond_max: floa
             raise ValueError(
                 f"qqt_lambda_balanced with lambda = {lam:.6g} != 0 needs n_h = m = min(n_in, "
                 f"n_out) = {m}; got (n_in, n_h, n_out) = ({n_in}, {n_h}, {n_out}). For n_h > m "
-                "the stable lambda-balanced form is wrong (rank Q > m, spec 2.5); use qqt_riccati"
+                "the stable lambda-balanced form is wrong (rank Q > m); use qqt_riccati"
                 " (or qqt_exact, method='riccati')"
             )
         lam = 0.0
@@ -565,7 +579,9 @@ def qqt_lambda_balanced(W1, W2, sigma_yx, t, *, tau: float = 1.0, cond_max: floa
 
 
 def converged_qqt(sigma_yx, lam: float = 0.0) -> np.ndarray:
-    r"""The ``t -> oo`` limit of the stable forms (spec 2.2 / 2.5 "Converged representations").
+    r"""The ``t -> oo`` limit of the stable forms: the converged representations.
+
+    Braun et al. 2022 for ``lam = 0``; Dominé et al. 2024 for ``lam != 0``.
 
     ``[V~_m S_1; U~_m S_2][V~_m S_1; U~_m S_2]^T`` with ``S_2^2 = (sqrt(lam^2 + 4 S~^2) + lam)/2``
     and ``S_1^2 = (sqrt(lam^2 + 4 S~^2) - lam)/2`` (so ``S_1 S_2 = S~``); at ``lam = 0`` this is
@@ -666,8 +682,9 @@ def _plus_rank_projector(l, Y, kappa):
     re-imposes it.
 
     ``Y_+(theta) = e^{l_+ theta} Y_+(0) M^{-1/2} (orthogonal)`` keeps its rank exactly, and a
-    rank-deficient ``Y_+`` is what makes ``B`` singular (``O_+^T Q_0 ~ B^T S^{1/2} R^T``, spec
-    2.2): the modes it misses can never be learned. Rounding errors refill the missing directions
+    rank-deficient ``Y_+`` is what makes ``B`` singular (``O_+^T Q_0 = B^T S^{1/2} R^T / sqrt(2)`` for
+    zero-balanced weights ``Q_0 = [V; U] S^{1/2} R^T``, with ``O_+ = [V~_m; U~_m] / sqrt(2)`` the growing
+    eigenvectors of ``F``): the modes it misses can never be learned. Rounding errors refill the missing directions
     at ``~ eps`` and the flow amplifies them like ``e^{s~ theta}``, so without this a computed
     solution leaves the saddle (``theta ~ 36 / s~``) that the exact flow converges to. The rank is
     read at ``theta = 0`` with a relative threshold ``1e3 n eps`` (``cond(B) >~ 1e13`` counts as
@@ -695,7 +712,7 @@ def _plus_rank_projector(l, Y, kappa):
 
 
 def qqt_riccati(W1, W2, sigma_yx, t, *, tau: float = 1.0, max_step: float = 2.0, freeze_tol: float | None = None):
-    r"""``QQ^T(t)`` from the Fukumizu/Riccati closed form with restarts (spec 2.1, 4.5).
+    r"""``QQ^T(t)`` from the Riccati closed form (Fukumizu 1998), applied with restarts.
 
     For lambda-balanced weights ``Q = [W1^T; W2]`` obeys ``tau dQ/dt = F Q - Q Q^T Q / 2`` with
     ``F = [[-lam/2 I, Sigma^T], [Sigma, lam/2 I]]``, whose solution is
@@ -704,26 +721,28 @@ def qqt_riccati(W1, W2, sigma_yx, t, *, tau: float = 1.0, max_step: float = 2.0,
         K(theta) = int_0^theta e^{2 F s} ds.
 
     No invertibility of ``B`` or ``F`` is needed, and any ``n_h`` works (bottleneck included), so
-    this is the fallback for the square sign-mismatch case of spec 2.3 (singular ``B``),
+    this is the fallback for the square sign-mismatch case (singular ``B``),
     rank-deficient initialisations and ``n_h > m`` with ``lambda != 0``.
 
     Numerics
     --------
     * ``F = O diag(l) O^T`` is diagonalised once; ``e^{F theta}`` and
       ``K(theta) = O diag(expm1(2 l theta) / (2 l)) O^T`` act per eigenvalue, with ``K = theta``
-      exactly on ``ker F``: this is spec 2.1's ``F^+ (e^{2F theta} - I)/2 + theta Pi_0`` without a
-      pseudo-inverse.
+      exactly on ``ker F``: this is ``K = F^+ (e^{2F theta} - I)/2 + theta Pi_0`` (``Pi_0`` the projector
+      onto ``ker F``) without a pseudo-inverse.
     * Each step uses a factored form: with ``S = [I; K^{1/2} Q]`` (``M = I + Q^T K Q = S^T S``),
       a Householder QR of ``S`` with rows sorted by size and column pivoting gives
       ``M^{-1/2}`` without forming ``M``, and the new factor ``e^{F dtheta} Q M^{-1/2}``; rows
       with large ``e^{l dtheta}`` are taken as ``sqrt(2l / (1 - e^{-2 l dtheta}))`` times a block
       of the orthogonal factor, so no huge exponential multiplies a small number. This is
       accurate to ~1e-15 even for ``max|l| dtheta`` in the hundreds, where the direct form (or a
-      Cholesky factorisation of ``M``) has lost every digit (spec 4.1).
-    * Restarts (spec 4.5): steps of ``max|l| dtheta = max_step``; times inside a step are
-      evaluated from the state at its start; after each step ``Q`` is replaced by the new factor
-      (a factor of the exact ``P = Q Q^T``, equivalent to the spec's eigendecomposition keeping
-      the top ``n_h`` eigenpairs but without squaring the condition number). ``Q0`` is first
+      Cholesky factorisation of ``M``) has lost every digit: its entries grow like
+      ``e^{2 max|l| theta}``.
+    * Restarts (exact, by the semigroup property of the flow): steps of ``max|l| dtheta =
+      max_step``; times inside a step are evaluated from the state at its start; after each step
+      ``Q`` is replaced by the new factor (a factor of the exact ``P = Q Q^T``, equivalent to
+      refactoring ``P`` by an eigendecomposition that keeps the top ``n_h`` eigenpairs, but
+      without squaring the condition number). ``Q0`` is first
       reduced to ``min(n_h, n_in + n_out)`` columns.
     * Singular ``B``: the rank of ``Q``'s component in the growing eigenspace of ``F`` is an
       exact invariant of the flow, and it is re-imposed after every step (see
@@ -746,7 +765,8 @@ def qqt_riccati(W1, W2, sigma_yx, t, *, tau: float = 1.0, max_step: float = 2.0,
     W1, W2, sigma_yx, t, tau
         As :func:`qqt_zero_balanced`; the weights must be lambda-balanced (any ``lambda``).
     max_step : float
-        ``max|eig F| * dtheta`` per restart before any growth (spec 4.5: ``<= 2``); at most 256.
+        ``max|eig F| * dtheta`` per restart before any growth (``<= 2`` keeps ``e^{2 F dtheta}`` moderate);
+        at most 256.
     freeze_tol : float, optional
         Relative tolerance of the fixed-point test; default ``4 n eps``, ``n = n_in + n_out``.
 
@@ -841,7 +861,7 @@ def qqt_exact(W1, W2, sigma_yx, t, *, tau: float = 1.0, method: str = "auto", co
     returned :class:`ExactInfo` says which and why.
 
     Singular ``B`` and stuck modes: for a square task (``n_in = n_out``) with zero-balanced
-    weights and ``sign det W2 W1(0) != sign det Sigma_yx``, ``B`` is singular (spec 2.3). The
+    weights and ``sign det W2 W1(0) != sign det Sigma_yx``, ``B`` is singular. The
     sign of the determinant is conserved (balanced singular values cannot cross zero), so gradient
     flow never reaches ``Sigma_yx``: it converges to a saddle where one mode (generically the
     weakest) decays to 0 and the loss stays above its minimum. ``auto`` flags this through
@@ -951,7 +971,7 @@ def exact_trajectory(
     --------
     >>> from learndyn import init, tasks
     >>> task = tasks.teacher_student(10, 4, 5, 3, seed=3)
-    >>> W1, W2 = init.zero_balanced(0, 4, 5, 3, 0.1)
+    >>> W1, W2 = init.zero_balanced(0, (4, 5, 3), 0.1)
     >>> ds = exact_trajectory(task, W1, W2, [0.0, 1.0, 1e6])
     >>> ds.attrs["method"], ds["w2w1"].shape
     ('zero_balanced', (3, 3, 4))
