@@ -217,26 +217,19 @@ def prepare_run_dir(out_dir, name: str, *, overwrite: bool = False) -> Path:
 def _git_commit() -> str | None:
     """The commit of the source checkout learndyn is imported from (``+dirty`` with local changes), else None."""
     src = Path(__file__).resolve().parent
+
+    def git(*args) -> str:
+        cmd = ["git", "-C", str(src), *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=10, check=True).stdout
+
     try:
-        top, head = subprocess.run(
-            ["git", "-C", str(src), "rev-parse", "--show-toplevel", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.split()
+        top, head = git("rev-parse", "--show-toplevel", "HEAD").split()
         if (Path(top) / "src" / "learndyn").resolve() != src:
             return None  # installed copy inside some other repository: that commit says nothing about learndyn
-        dirty = subprocess.run(
-            ["git", "-C", str(src), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
+        dirty = git("status", "--porcelain", "--untracked-files=no").strip()
     except (OSError, ValueError, subprocess.SubprocessError):
         return None
-    return f"{head}+dirty" if dirty else head or None
+    return f"{head}+dirty" if dirty else head
 
 
 def provenance() -> dict:
