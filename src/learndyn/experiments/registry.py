@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from learndyn.experiments.config import validate
+from learndyn.experiments.config import ExperimentConfig, validate
 from learndyn.results import Outcome, prepare_run_dir, write_run
 
 # Modules imported on first use of the registry, so `learndyn list` sees every experiment.
@@ -162,7 +162,8 @@ def make_config(
             )
         values[key] = _coerce(key, hints[key], raw)
     cfg = exp.config_cls(**values)
-    validate(cfg)  # configs not derived from ExperimentConfig get the type and range checks here
+    if not isinstance(cfg, ExperimentConfig):
+        validate(cfg)  # an ExperimentConfig validated itself on construction; plain dataclasses get it here
     return cfg
 
 
