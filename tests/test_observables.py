@@ -97,3 +97,53 @@ def test_compare_table_reports_abs_and_relative_errors(net):
     assert table.loc["w2w1", "max_abs_err"] == pytest.approx(np.abs(M).max(), rel=1e-12)
     assert table.loc["w2w1", "rel_err"] == pytest.approx(0.5, rel=1e-12)
     assert table.loc["loss", "max_abs_err"] == 0.0
+
+
+def _numpy_tanh_net(W1, W2, X):
+    return np.tanh(X @ W1.T) @ W2.T
+
+
+def test_nonlinear_trajectory_uses_the_nets_own_forward_pass():
+    from learndyn.nets import MLP
+
+    task = tasks.teacher_student(10, 4, 6, 3, seed=1)
+    rng = np.random.default_rng(4)
+    W1s, W2s = rng.normal(size=(3, 6, 4)), 0.5 * rng.normal(size=(3, 3, 6))
+    net = MLP((4, 6, 3), activation="tanh")
+    ds = observables.trajectory_from_weights(task, np.arange(3.0), (W1s, W2s), net)
+    for k in range(3):
+        f = _numpy_tanh_net(W1s[k], W2s[k], task.X)
+        np.testing.assert_allclose(ds["f"].values[k], f, rtol=1e-12)
+        assert ds["loss"].values[k] == pytest.approx(0.5 * np.mean(np.sum((task.Y - f) ** 2, axis=1)), rel=1e-12)
+        linear_map_loss = 0.5 * np.mean(np.sum((task.Y - task.X @ (W2s[k] @ W1s[k]).T) ** 2, axis=1))
+        assert abs(ds["loss"].values[k] - linear_map_loss) > 1e-3  # the old bug: loss of the linear map W2 W1
+    assert "w2w1" not in ds  # W2 W1 is not the network map of a tanh net
+    # NTK by autodiff, checked against a finite-difference Jacobian of the NumPy forward pass
+    eps, J = 1e-6, []
+    for idx in np.ndindex(W1s[0].shape):
+        d = np.zeros_like(W1s[0])
+        d[idx] = eps
+        up, down = _numpy_tanh_net(W1s[0] + d, W2s[0], task.X), _numpy_tanh_net(W1s[0] - d, W2s[0], task.X)
+        J.append((up - down) / (2 * eps))
+    J = np.stack(J, -1)  # (P, o, params of W1); the W2 part is linear: d f_po / d W2[o, n] = tanh(h)_pn
+    phi = np.tanh(task.X @ W1s[0].T)
+    K = np.einsum("pak,qbk->paqb", J, J) + np.einsum("pn,qn,ab->paqb", phi, phi, np.eye(3))
+    np.testing.assert_allclose(ds["ntk"].values[0], K, rtol=1e-6, atol=1e-8)
+    with pytest.raises(ValueError, match="rsm=True asks for rsm_out"):
+        observables.trajectory_from_weights(task, np.arange(3.0), (W1s, W2s), net, rsm=True)
+
+
+def test_deep_linear_trajectory_keeps_the_ntk():
+    task = tasks.teacher_student(8, 3, 4, 2, seed=2)
+    rng = np.random.default_rng(1)
+    Ws = (rng.normal(size=(2, 4, 3)), rng.normal(size=(2, 5, 4)), rng.normal(size=(2, 2, 5)))
+    ds = observables.trajectory_from_weights(task, np.arange(2.0), Ws)
+    assert "ntk" in ds
+    # J J^T of a deep linear net: sum over layers of (suffix^T suffix)_{ab} (x prefix^T prefix x')
+    W1, W2, W3 = (W[1] for W in Ws)
+    X = task.X
+    K = np.einsum("ab,pq->paqb", (W3 @ W2) @ (W3 @ W2).T, X @ X.T)
+    K += np.einsum("ab,pq->paqb", W3 @ W3.T, (X @ W1.T) @ (X @ W1.T).T)
+    K += np.einsum("ab,pq->paqb", np.eye(2), (X @ (W2 @ W1).T) @ (X @ (W2 @ W1).T).T)
+    np.testing.assert_allclose(ds["ntk"].values[1], K, rtol=1e-10)
+    np.testing.assert_allclose(ds["w2w1"].values[1], W3 @ W2 @ W1, rtol=1e-12)

@@ -124,18 +124,44 @@ def ntk_linear(X, w1tw1, w2w2t) -> np.ndarray:
     return np.einsum("...pq,ab->...paqb", k1, eye) + np.einsum("...ab,pq->...paqb", np.asarray(w2w2t), kx)
 
 
-def ntk_autodiff(X, weights: Sequence, activation: str = "linear") -> np.ndarray:
-    """Empirical NTK ``J J^T`` by autodiff for an MLP ``(W1, ..., WL)``, shape (P, n_out, P, n_out).
+def _linear_apply(params, X):
+    """Forward pass of a deep linear net given as a weight tuple (the default net of this module)."""
+    h = X
+    for W in params["W"] if isinstance(params, dict) else params:
+        h = h @ W.T
+    return h, {}
 
-    The reference for :func:`ntk_linear` and the general eNTK of nonlinear nets.
+
+def _apply_fn(net):
+    if net is None:
+        return _linear_apply
+    if isinstance(net, str) or not callable(getattr(net, "apply", None)):
+        raise TypeError(
+            f"net must be a network with apply(params, X) -> (f, cache), e.g. learndyn.nets.MLP(sizes, activation), "
+            f"or None for a deep linear net; got {net!r}"
+        )
+    return net.apply
+
+
+def ntk_autodiff(X, params, net=None) -> np.ndarray:
+    """Empirical NTK ``J J^T`` by autodiff, shape (P, n_out, P, n_out): the gradient inner product of the outputs.
+
+    Parameters
+    ----------
+    X : (P, n_in) array
+    params : pytree
+        The net's parameters (a tuple of weight matrices for a net without biases).
+    net : object with ``apply(params, X) -> (f, cache)``, optional
+        The network (e.g. :class:`learndyn.nets.MLP`); ``None`` means a deep linear net ``X W1^T ... WL^T``.
+
+    The reference for :func:`ntk_linear` and the eNTK of gradient descent for any net.
     """
-    from learndyn.train import forward  # the simulator owns the network definition
-
+    apply = _apply_fn(net)
     X = jnp.asarray(X)
-    params = tuple(jnp.asarray(W) for W in weights)
-    jac = jax.jacrev(lambda ps: forward(ps, X, activation))(params)
-    P, n_out = X.shape[0], params[-1].shape[0]
-    J = jnp.concatenate([j.reshape(P, n_out, -1) for j in jac], axis=-1)
+    params = jax.tree_util.tree_map(jnp.asarray, params)
+    jac = jax.jacrev(lambda ps: apply(ps, X)[0])(params)
+    f_shape = apply(params, X)[0].shape
+    J = jnp.concatenate([j.reshape(*f_shape, -1) for j in jax.tree_util.tree_leaves(jac)], axis=-1)
     return np.asarray(jnp.einsum("pak,qbk->paqb", J, J))
 
 
@@ -193,30 +219,35 @@ def linear_trajectory(
     M, G1, G2 = (np.asarray(blocks[k]) for k in ("w2w1", "w1tw1", "w2w2t"))
     f = np.einsum("pi,toi->tpo", task.X, M)
     data = {
-        "loss": (("t",), loss_from_map(task, M)),
+        "loss": (("t",), _mse(task.Y, f)),
         "f": (("t", "p", "o"), f),
         "w2w1": (("t", "o", "i"), M),
         "w1tw1": (("t", "i", "i2"), G1),
         "w2w2t": (("t", "o", "o2"), G2),
     }
     if task.X_test is not None:
-        err = task.Y_test[None] - np.einsum("pi,toi->tpo", task.X_test, M)
-        data["test_loss"] = (("t",), 0.5 * np.mean(np.sum(err**2, axis=-1), axis=-1))
+        data["test_loss"] = (("t",), _mse(task.Y_test, np.einsum("pi,toi->tpo", task.X_test, M)))
     if rsm:
         data["rsm_in"] = (("t", "p", "q"), rsm_in(task.X, G1))
         data["rsm_out"] = (("t", "p", "q"), rsm_out(task.Y, G2))
     if ntk:
         data["ntk"] = (("t", "p", "o", "q", "o2"), ntk_linear(task.X, G1, G2))
-    coords = {"t": t}
-    for name, n in (
-        ("p", task.P),
-        ("q", task.P),
-        ("i", task.n_in),
-        ("i2", task.n_in),
-        ("o", task.n_out),
-        ("o2", task.n_out),
-    ):
+    return _dataset(task, t, data, attrs)
+
+
+def _mse(Y, f) -> np.ndarray:
+    """``1/(2P) sum_mu ||y_mu - f_mu||^2`` per leading (time) index, from the residual (no cancellation)."""
+    r = np.asarray(Y)[None] - np.asarray(f)
+    return 0.5 * np.mean(np.sum(r * r, axis=-1), axis=-1)
+
+
+def _dataset(task: Task, t, data: dict, attrs) -> xr.Dataset:
+    coords = {"t": np.asarray(t, dtype=np.float64)}
+    for name, n in (("p", task.P), ("q", task.P), ("i", task.n_in), ("i2", task.n_in), ("o", task.n_out),
+                    ("o2", task.n_out)):  # fmt: skip
         coords[name] = np.arange(n)
+    used = {d for var in data.values() for d in var[0]}
+    coords = {k: v for k, v in coords.items() if k in used or k == "t"}
     return describe_variables(xr.Dataset(data, coords=coords, attrs=dict(attrs or {})))
 
 
@@ -241,23 +272,87 @@ def max_abs_diff(a: xr.Dataset, b: xr.Dataset, names: Sequence[str] | None = Non
     return out
 
 
-def trajectory_from_weights(task: Task, t, weights: Sequence, **kwargs) -> xr.Dataset:
-    """Trajectory of a linear net from its weights over time ``(W1 (T, n_h, n_in), ..., WL (T, ...))``.
+def trajectory_from_weights(
+    task: Task, t, weights, net=None, *, ntk: bool = True, rsm: bool | None = None, attrs: dict | None = None
+) -> xr.Dataset:
+    """Trajectory of a network from its parameters over time, computed from the net's own forward pass.
 
-    Adds ``balance_drift (t)``: ``max|W2^T W2 - W1 W1^T - (same at t[0])|`` for two-layer nets, the conserved
-    quantity's drift (zero under gradient flow, O(lr) under GD). Keyword arguments go to :func:`linear_trajectory`
-    (the NTK is the Kronecker form, so ``ntk=True`` is only accepted for two-layer nets).
+    Parameters
+    ----------
+    task : Task
+        Items at which outputs, losses and kernels are evaluated (its test split too, when it has one).
+    t : (T,) array
+        Gradient-flow times of the records.
+    weights : pytree
+        Parameters with a leading time axis: ``(W1 (T, n_1, n_in), ..., WL (T, n_out, n_{L-1}))``, or a dict
+        ``{"W": ..., "b": ...}`` as :class:`learndyn.nets.MLP` uses.
+    net : object with ``apply(params, X) -> (f, cache)``, optional
+        The network. ``None`` (or any net whose ``is_linear`` is true) is a deep linear net without biases.
+    ntk : bool
+        Include the NTK ``ntk (t, p, o, q, o2)``: the Kronecker form for two-layer linear nets, autodiff otherwise.
+    rsm : bool or None
+        Representational similarity matrices. ``None``: those that apply (linear nets: ``rsm_in`` and ``rsm_out``;
+        other nets: ``rsm_in``, the gram of the first hidden layer's activations). ``True`` requires both and raises
+        for a nonlinear net; ``False``: none.
+    attrs : dict, optional
+        Dataset attributes.
+
+    Returns
+    -------
+    xarray.Dataset
+        Always ``loss``, ``f`` (and ``test_loss``); ``w1tw1`` and ``w2w2t`` (grams of the first and last weight
+        layers); for linear nets also ``w2w1`` (the network map) and, with two layers, ``balance_drift``:
+        ``max|W2^T W2 - W1 W1^T - (same at t[0])|``, conserved by gradient flow (O(lr) drift under GD).
+
+    Raises
+    ------
+    ValueError
+        When a requested variable does not exist for this net (``rsm=True`` on a nonlinear net).
     """
-    weights = [np.asarray(W) for W in weights]
-    if len(weights) != 2 and kwargs.get("ntk", True):
-        kwargs["ntk"] = False  # the Kronecker NTK holds for two-layer nets only
-    ds = linear_trajectory(task, t, blocks_from_weights(weights), **kwargs)
-    if len(weights) == 2:
-        W1, W2 = weights
-        D = np.swapaxes(W2, -1, -2) @ W2 - W1 @ np.swapaxes(W1, -1, -2)
-        ds["balance_drift"] = (("t",), np.max(np.abs(D - D[:1]), axis=(-2, -1)))
-        ds = describe_variables(ds)
-    return ds
+    linear = net is None or bool(getattr(net, "is_linear", False))
+    W = [np.asarray(w) for w in (weights["W"] if isinstance(weights, dict) else weights)]
+    if linear:
+        ds = linear_trajectory(task, t, blocks_from_weights(W), ntk=ntk and len(W) == 2, rsm=rsm is not False,
+                               attrs=attrs)  # fmt: skip
+        if ntk and len(W) != 2:
+            ds["ntk"] = (("t", "p", "o", "q", "o2"), _ntk_over_time(task.X, weights, net))
+        if len(W) == 2:
+            W1, W2 = W
+            D = np.swapaxes(W2, -1, -2) @ W2 - W1 @ np.swapaxes(W1, -1, -2)
+            ds["balance_drift"] = (("t",), np.max(np.abs(D - D[:1]), axis=(-2, -1)))
+        return describe_variables(ds)
+    if rsm:
+        raise ValueError(
+            "rsm=True asks for rsm_out = Y (W2 W2^T)^+ Y^T, which is defined for linear nets only; use rsm=None "
+            f"(rsm_in only) or rsm=False for this {getattr(net, 'activation', 'nonlinear')} net"
+        )
+    apply = _apply_fn(net)
+    params = jax.tree_util.tree_map(jnp.asarray, weights)
+    f, cache = jax.vmap(lambda p: apply(p, jnp.asarray(task.X)))(params)
+    f = np.asarray(f)
+    blocks = blocks_from_weights(W)
+    data = {
+        "loss": (("t",), _mse(task.Y, f)),
+        "f": (("t", "p", "o"), f),
+        "w1tw1": (("t", "i", "i2"), blocks["w1tw1"]),
+        "w2w2t": (("t", "o", "o2"), blocks["w2w2t"]),
+    }
+    if task.X_test is not None:
+        f_test = np.asarray(jax.vmap(lambda p: apply(p, jnp.asarray(task.X_test))[0])(params))
+        data["test_loss"] = (("t",), _mse(task.Y_test, f_test))
+    if rsm is None and cache.get("phi") and len(cache["phi"]) > 1:
+        h1 = np.asarray(cache["phi"][1])
+        data["rsm_in"] = (("t", "p", "q"), np.einsum("tpn,tqn->tpq", h1, h1))
+    if ntk:
+        data["ntk"] = (("t", "p", "o", "q", "o2"), _ntk_over_time(task.X, weights, net))
+    return _dataset(task, t, data, attrs)
+
+
+def _ntk_over_time(X, weights, net) -> np.ndarray:
+    """:func:`ntk_autodiff` at every record (leading time axis of the parameters)."""
+    T = jax.tree_util.tree_leaves(weights)[0].shape[0]
+    return np.stack([ntk_autodiff(X, jax.tree_util.tree_map(lambda w, k=k: np.asarray(w)[k], weights), net)
+                     for k in range(T)])  # fmt: skip
 
 
 def trajectory_from_qqt(task: Task, t, qqt, **kwargs) -> xr.Dataset:

@@ -111,6 +111,19 @@ class Outcome:
         self.checks.append(c)
         return c
 
+    def check_gd_error(self, name: str, sim: xr.Dataset, theory: xr.Dataset, lr: float, what: str) -> Check:
+        """Record that GD with learning rate ``lr`` stays within ``lr / 2`` of the gradient-flow theory on ``w2w1``.
+
+        Full-batch GD is the Euler discretisation of gradient flow, so its trajectory differs from the flow by
+        O(lr); for whitened tasks with top singular value below 1 the constant is below 1/2. ``what`` says which
+        phase of the run is compared; the value is the largest entry difference of the network map over the
+        shared time grid.
+        """
+        from learndyn.observables import max_abs_diff
+
+        err = max_abs_diff(sim, theory, ["w2w1"])["w2w1"]
+        return self.check(name, err, "<=", 0.5 * lr, f"GD (lr = {lr:g}) against the exact flow, {what}: O(lr) error")
+
     @property
     def failed(self) -> list[Check]:
         """The checks that did not pass."""

@@ -29,7 +29,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from learndyn import _checks
+from learndyn import _checks, integrate
+from learndyn.integrate import linear_times, log_times
+from learndyn.nets import ACTIVATIONS as _NET_ACTIVATIONS
+from learndyn.nets import MLP
+from learndyn.nets import linear as linear_net
 
 __all__ = [
     "ACTIVATIONS",
@@ -47,14 +51,11 @@ __all__ = [
     "stack_weights",
 ]
 
-ACTIVATIONS = ("linear", "tanh", "relu")
+ACTIVATIONS = tuple(sorted(_NET_ACTIVATIONS))
 
 #: A run is declared divergent once its loss exceeds this factor times (initial loss + 1). The
 #: "+ 1" keeps the threshold meaningful when the initial loss is (near) zero.
 DIVERGENCE_FACTOR = 1e6
-
-# RK4's stability interval on the negative real axis is about [-2.785, 0]; GD's is [-2, 0].
-_STABILITY_LIMIT = {"gd": 2.0, "rk4": 2.785}
 
 
 class DivergenceError(FloatingPointError):
@@ -118,24 +119,23 @@ class GDResult:
     method: str
     activation: str
 
+    @property
+    def net(self) -> MLP:
+        """The simulated network (widths from the weights, the activation, no biases)."""
+        return _net(tuple(W[(0,) * (W.ndim - 2)] for W in self.weights), self.activation)
+
 
 # --------------------------------------------------------------------------------------------
 # Model
 
 
-def _phi(h, activation):
-    if activation == "tanh":
-        return jnp.tanh(h)
-    if activation == "relu":
-        return jax.nn.relu(h)
-    return h
+def _net(weights, activation) -> MLP:
+    """The network these weights define: widths from their shapes, no biases."""
+    return MLP(tuple([weights[0].shape[-1]] + [W.shape[-2] for W in weights]), activation)
 
 
 def _forward(weights, X, activation):
-    h = X
-    for W in weights[:-1]:
-        h = _phi(h @ W.T, activation)
-    return h @ weights[-1].T
+    return _net(weights, activation).apply(weights, X)[0]
 
 
 def _loss(weights, X, Y, activation):
@@ -248,7 +248,7 @@ def forward(weights, X, activation="linear"):
         ``(W1, ..., WL)`` with ``W_l`` of shape ``(n_l, n_{l-1})`` and ``n_0 = X.shape[1]``.
     X : array, shape (P, n_in)
         Inputs, one item per row.
-    activation : {"linear", "tanh", "relu"}
+    activation : str
         Applied at the hidden layers only; the output layer is linear.
 
     Returns
@@ -285,7 +285,7 @@ def loss(weights, X, Y, activation="linear"):
         Inputs, one item per row.
     Y : array, shape (P, n_out)
         Targets, one item per row.
-    activation : {"linear", "tanh", "relu"}
+    activation : str
         Hidden-layer activation.
 
     Returns
@@ -338,10 +338,11 @@ def loss_grad(weights, X, Y, activation="linear"):
     weights = _weights(weights, X.shape[1], Y.shape[1])
     if any(_is_tracer(a) for a in (X, Y, *weights)):
         return tuple(jax.grad(_loss)(weights, X, Y, activation))
-    Xc, Yc, offset = _compress(X, Y, activation)
-    product = _use_product(Xc, weights, activation)
+    net = _net(weights, activation)
+    Xc, Yc, offset = linear_net.compress(X, Y) if net.is_linear else (X, Y, 0.0)
+    product = net.is_linear and linear_net.use_product(Xc, weights)
     inv_p = 1.0 / X.shape[0]
-    _, grads = _value_and_grad(Xc, Yc, offset, inv_p, activation, product)(weights)
+    _, grads = _value_and_grad(Xc, Yc, offset, inv_p, net, product)(weights)
     return tuple(grads)
 
 
@@ -349,198 +350,27 @@ def loss_grad(weights, X, Y, activation="linear"):
 # Time grids
 
 
-def linear_times(t_max, n):
-    """``n`` evenly spaced gradient-flow times from 0 to ``t_max`` inclusive.
-
-    Parameters
-    ----------
-    t_max : float
-        Last time, > 0.
-    n : int
-        Number of times, >= 1 (``n = 1`` gives ``[0]``).
-
-    Returns
-    -------
-    numpy.ndarray, shape (n,)
-
-    Examples
-    --------
-    >>> from learndyn.train import linear_times
-    >>> linear_times(1.0, 3).tolist()
-    [0.0, 0.5, 1.0]
-    """
-    t_max = _checks.positive_float("t_max", t_max)
-    n = _checks.positive_int("n", n)
-    return np.linspace(0.0, t_max, n)
-
-
-def log_times(t_min, t_max, n, *, include_zero=True, step=None):
-    """About ``n`` log-spaced gradient-flow times from ``t_min`` to ``t_max``, with 0 prepended.
-
-    Parameters
-    ----------
-    t_min, t_max : float
-        First and last positive time, ``0 < t_min <= t_max``.
-    n : int
-        Number of log-spaced times (the result has ``n + 1`` entries with ``include_zero``, fewer with ``step``).
-    include_zero : bool
-        Prepend ``t = 0`` (the initial condition), default True.
-    step : float, optional
-        The step size of the simulation that will record at these times (GD's learning rate, RK4's ``dt``).
-        Times are rounded to multiples of ``step`` and duplicates dropped, so every time is a distinct step and
-        the trajectory's ``t`` coordinate is unique (``Dataset.sel``/``interp`` need that). Without it, early
-        times closer than a step would map to the same step in :func:`simulate_gd` and repeat records.
-
-    Returns
-    -------
-    numpy.ndarray
-        Increasing times (strictly increasing with ``step``).
-
-    Examples
-    --------
-    >>> from learndyn.train import log_times
-    >>> log_times(0.1, 10.0, 3).tolist()
-    [0.0, 0.1, 1.0, 10.0]
-    >>> log_times(0.1, 1.0, 20, step=0.1).size  # 21 requested times, 11 distinct steps
-    11
-    """
-    t_min = _checks.positive_float("t_min", t_min)
-    t_max = _checks.positive_float("t_max", t_max)
-    n = _checks.positive_int("n", n)
-    if t_max < t_min:
-        raise ValueError(f"t_max must be >= t_min; got t_min={t_min!r}, t_max={t_max!r}")
-    t = np.geomspace(t_min, t_max, n)
-    if include_zero:
-        t = np.concatenate([[0.0], t])
-    if step is not None:
-        step = _checks.positive_float("step", step)
-        t = step * np.unique(np.rint(t / step))
-    return t
-
-
-def _steps_for(t, h, *, exact, h_name):
-    t = _checks.times("t", t)
-    ratio = t / h
-    if ratio[-1] > 2**53:
-        raise ValueError(f"t / {h_name} must stay below 2**53 steps; got t[-1]={float(t[-1])!r} with {h_name}={h!r}")
-    steps = np.rint(ratio).astype(np.int64)
-    if exact:
-        off = np.abs(ratio - steps)
-        if (off > 1e-6).any():
-            i = int(np.argmax(off))
-            raise ValueError(
-                f"t must be multiples of {h_name}={h!r} (up to rounding); t[{i}]={float(t[i])!r} is "
-                f"{float(ratio[i])!r} steps. Round the grid first, e.g. t = {h_name} * np.round(t / "
-                f"{h_name})"
-            )
-    return steps
-
-
 # --------------------------------------------------------------------------------------------
 # The jitted core
 
 
-def _tree_axpy(a, x, y):
-    """y + a * x, leafwise."""
-    return jax.tree_util.tree_map(lambda xi, yi: yi + a * xi, x, y)
-
-
-def _compress(X, Y, activation):
-    """An equivalent smaller data set for linear nets: (Xc, Yc, offset) with, for every linear
-    net f, ``||Y - f(X)||^2 = ||Yc - f(Xc)||^2 + 2 * offset``.
-
-    With the thin QR ``X = Q R`` (when P > n_in): ``Xc = R``, ``Yc = Q^T Y`` and
-    ``2 * offset = ||Y - Q Q^T Y||^2``, because the residual splits into orthogonal parts
-    ``Q (Q^T Y - R M^T)`` and ``Y - Q Q^T Y``. A step then costs O(n_in n^2) instead of O(P n^2),
-    and, unlike the correlation form ``tr Syy - 2<Syx, M> + <M Sxx, M>``, both parts are sums of
-    squares, so the loss keeps full relative accuracy near convergence.
-    """
-    if activation != "linear" or X.shape[0] <= X.shape[1]:
-        return X, Y, 0.0
-    Q, R = np.linalg.qr(X)
-    Yc = Q.T @ Y
-    rest = Y - Q @ Yc
-    return R, Yc, 0.5 * float(np.sum(rest * rest))
-
-
-def _use_product(X, weights, activation) -> bool:
-    """For linear nets, whether the end-to-end form f(X) = X M^T, M = W_L ... W_1, is cheaper.
-
-    Per step, layer by layer costs about 3 P sum_l n_l n_{l-1} (forward and two backward
-    products); the end-to-end form about (n_in + n_out) sum_l n_l n_{l-1} for the prefix and
-    suffix products, independent of P (here P is already at most n_in, see :func:`_compress`).
-    """
-    if activation != "linear":
-        return False
-    n_in, n_out = weights[0].shape[-1], weights[-1].shape[-2]
-    return n_in + n_out <= 3 * X.shape[0]
-
-
-def _linear_value_and_grad(weights, Sxx, Syx, half_tr_syy):
-    """Loss and its analytic gradient for a deep linear net, through M = W_L ... W_1.
-
-    With E = dL/dM = M Sxx - Syx, the layer gradients are
-    dL/dW_l = (W_L ... W_{l+1})^T E (W_{l-1} ... W_1)^T, sharing the partial products. The loss
-    is returned as 1/2 tr Syy + 1/2 <E - Syx, M>, which costs one fused reduction but loses
-    accuracy to cancellation near convergence: it only serves the divergence test, while the
-    recorded losses come from :func:`_objective`.
-    """
-    prefix = [weights[0]]  # prefix[l] = W_{l+1} ... W_1 (0-based layers)
-    for W in weights[1:]:
-        prefix.append(W @ prefix[-1])
-    M = prefix[-1]
-    E = M @ Sxx - Syx
-    value = half_tr_syy + 0.5 * jnp.sum((E - Syx) * M)
-    grads = [None] * len(weights)
-    suffix = None  # W_L ... W_{l+2}
-    for l in reversed(range(len(weights))):
-        if l == 0:
-            g = E if suffix is None else suffix.T @ E
-        elif suffix is None:
-            g = E @ prefix[l - 1].T
-        else:
-            # Pick the cheaper association of suffix^T E prefix^T (shapes are static).
-            n_o, n_i = E.shape
-            n_l, n_prev = weights[l].shape
-            if n_o * n_i * n_prev + n_l * n_o * n_prev <= n_l * n_o * n_i + n_l * n_i * n_prev:
-                g = suffix.T @ (E @ prefix[l - 1].T)
-            else:
-                g = (suffix.T @ E) @ prefix[l - 1].T
-        grads[l] = g
-        suffix = weights[l] if suffix is None else suffix @ weights[l]
-    return value, tuple(grads)
-
-
-def _objective(X, Y, offset, inv_p, activation):
+def _objective(X, Y, offset, inv_p, net):
     """The loss ``(1/2 ||Y - f(X)||^2 + offset) / P`` as a function of the weights only."""
 
     def objective(weights):
-        r = _forward(weights, X, activation) - Y
+        r = net.apply(weights, X)[0] - Y
         return (0.5 * jnp.sum(r * r) + offset) * inv_p
 
     return objective
 
 
-def _value_and_grad(X, Y, offset, inv_p, activation, product):
+def _value_and_grad(X, Y, offset, inv_p, net, product):
     """weights -> (L, dL/dweights): analytic for linear nets in end-to-end form, else autodiff."""
     if product:
         Sxx, Syx = (X.T @ X) * inv_p, (Y.T @ X) * inv_p
         half_tr_syy = (0.5 * jnp.sum(Y * Y) + offset) * inv_p
-        return lambda w: _linear_value_and_grad(w, Sxx, Syx, half_tr_syy)
-    return jax.value_and_grad(_objective(X, Y, offset, inv_p, activation))
-
-
-def _step(weights, value_and_grad, h, method):
-    """One step of size h; returns (L(weights), new weights)."""
-    value, g1 = value_and_grad(weights)
-    if method == "gd":
-        return value, _tree_axpy(-h, g1, weights)
-    grad = lambda w: value_and_grad(w)[1]
-    g2 = grad(_tree_axpy(-0.5 * h, g1, weights))
-    g3 = grad(_tree_axpy(-0.5 * h, g2, weights))
-    g4 = grad(_tree_axpy(-h, g3, weights))
-    incr = jax.tree_util.tree_map(lambda a, b, c, d: a + 2.0 * b + 2.0 * c + d, g1, g2, g3, g4)
-    return value, _tree_axpy(-h / 6.0, incr, weights)
+        return lambda w: linear_net.value_and_grad(w, Sxx, Syx, half_tr_syy)
+    return jax.value_and_grad(_objective(X, Y, offset, inv_p, net))
 
 
 def _freeze(bad, old, new):
@@ -549,7 +379,7 @@ def _freeze(bad, old, new):
     return jnp.where(flag, old, new)
 
 
-def _simulate(weights, X, Y, offset, inv_p, h, steps, activation, method, product, batched):
+def _simulate(weights, X, Y, offset, inv_p, h, steps, net, method, product, batched):
     """Scan over the record steps; the carry holds the weights and a divergence flag per seed.
 
     With ``batched`` every weight has a leading seed axis: the step and the loss are vmapped over
@@ -559,9 +389,9 @@ def _simulate(weights, X, Y, offset, inv_p, h, steps, activation, method, produc
     Returns (recorded weights, recorded loss, first bad step or -1, loss at that step), with the
     record axis first (T, [S,] ...).
     """
-    objective = _objective(X, Y, offset, inv_p, activation)
-    value_and_grad = _value_and_grad(X, Y, offset, inv_p, activation, product)
-    step = lambda w: _step(w, value_and_grad, h, method)
+    objective = _objective(X, Y, offset, inv_p, net)
+    value_and_grad = _value_and_grad(X, Y, offset, inv_p, net, product)
+    step = lambda w: integrate.step(w, value_and_grad, h, method)
     record_loss = objective
     if batched:
         step, record_loss = jax.vmap(step), jax.vmap(record_loss)
@@ -602,7 +432,7 @@ def _simulate(weights, X, Y, offset, inv_p, h, steps, activation, method, produc
     return w_rec, loss_rec, bad_step, bad_value
 
 
-_simulate_jit = jax.jit(_simulate, static_argnames=("activation", "method", "product", "batched"))
+_simulate_jit = jax.jit(_simulate, static_argnames=("net", "method", "product", "batched"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -629,7 +459,7 @@ def _sharpness_estimate(X, Y, weights):
 
 
 def _raise_divergence(X, Y, weights, h, method, bad_step, bad_value, seed=None, n_seeds=None):
-    limit = _STABILITY_LIMIT[method]
+    limit = integrate.STABILITY_LIMIT[method]
     sharp = _sharpness_estimate(X, Y, weights)
     estimate = limit / sharp if sharp > 0 else math.inf
     h_name = "lr" if method == "gd" else "dt"
@@ -672,8 +502,9 @@ def _run(X, Y, weights, h, t, activation, method, *, batched):
     h_name = "lr" if method == "gd" else "dt"
     X, Y, weights, activation = _prepare(X, Y, weights, activation, batched=batched)
     h = _checks.positive_float(h_name, h)
-    steps = _steps_for(t, h, exact=(method == "rk4"), h_name=h_name)
-    Xc, Yc, offset = _compress(X, Y, activation)
+    steps = integrate.steps_for(t, h, exact=(method == "rk4"), h_name=h_name)
+    net = _net(weights, activation)
+    Xc, Yc, offset = linear_net.compress(X, Y) if net.is_linear else (X, Y, 0.0)
     w_rec, loss_rec, bad_step, bad_value = _simulate_jit(
         tuple(jnp.asarray(w) for w in weights),
         jnp.asarray(Xc),
@@ -682,9 +513,9 @@ def _run(X, Y, weights, h, t, activation, method, *, batched):
         jnp.asarray(1.0 / X.shape[0]),
         jnp.asarray(h),
         jnp.asarray(steps),
-        activation=activation,
+        net=net,
         method=method,
-        product=_use_product(Xc, weights, activation),
+        product=net.is_linear and linear_net.use_product(Xc, weights),
         batched=batched,
     )
     bad_step = np.atleast_1d(np.asarray(bad_step))
@@ -734,7 +565,7 @@ def simulate_gd(X, Y, weights, *, lr, t, activation="linear"):
         Non-decreasing gradient-flow times to record, >= 0 (linear or log grid, may include 0;
         see :func:`linear_times`, :func:`log_times`). Each time is mapped to the step
         ``k = round(t / lr)``; the actual times ``lr * k`` are returned in ``GDResult.t``.
-    activation : {"linear", "tanh", "relu"}
+    activation : str
         Hidden-layer activation.
 
     Returns
@@ -830,7 +661,7 @@ def gradient_flow_rk4(X, Y, weights, *, t, dt, activation="linear"):
         ``dt * np.round(t / dt)``.
     dt : float
         Time step, > 0.
-    activation : {"linear", "tanh", "relu"}
+    activation : str
         Hidden-layer activation (for ``"relu"`` the flow is only piecewise smooth and RK4 loses
         its 4th order at kinks).
 

@@ -26,7 +26,9 @@ def gd_trajectory(task: Task, weights, *, lr: float, t, ntk: bool = True, rsm: b
     Returns ``(trajectory Dataset, final weights tuple)``.
     """
     res = train.simulate_gd(task.X, task.Y, tuple(weights), lr=lr, t=t, activation=activation)
-    ds = observables.trajectory_from_weights(task, res.t, res.weights, ntk=ntk, rsm=rsm)
+    # loss, outputs and kernels come from the simulated net's own forward pass (tanh/ReLU nets included)
+    rsm_arg = rsm if res.net.is_linear else (None if rsm else False)
+    ds = observables.trajectory_from_weights(task, res.t, res.weights, res.net, ntk=ntk, rsm=rsm_arg)
     ds.attrs.update(source="simulation", method="gd", lr=float(lr), activation=activation)
     return ds, tuple(np.asarray(W[-1]) for W in res.weights)
 

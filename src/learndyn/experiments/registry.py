@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import importlib
+import pkgutil
 import time
 import typing
 from collections.abc import Callable
@@ -28,15 +29,19 @@ from pathlib import Path
 from learndyn.experiments.config import ExperimentConfig, validate
 from learndyn.results import Outcome, prepare_run_dir, write_run
 
-# Modules imported on first use of the registry, so `learndyn list` sees every experiment.
-_MODULES = (
-    "exact_linear",
-    "linear_accuracy",
-    "hierarchy",
-    "continual",
-    "reversal",
-    "lambda_sweep",
-)
+# Modules of this package that hold infrastructure, not experiments; every other public module is one.
+_NOT_EXPERIMENTS = frozenset({"registry", "config"})
+
+
+def _experiment_modules() -> list[str]:
+    """The experiment modules of :mod:`learndyn.experiments`, discovered (a new module needs no list entry)."""
+    import learndyn.experiments as package
+
+    return sorted(
+        m.name
+        for m in pkgutil.iter_modules(package.__path__)
+        if not m.name.startswith("_") and m.name not in _NOT_EXPERIMENTS
+    )
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,7 @@ def experiment(name: str, config_cls: type, *, quick: dict | None = None, descri
 
 def registry() -> dict[str, Experiment]:
     """All registered experiments by name (imports the experiment modules on first call)."""
-    for mod in _MODULES:
+    for mod in _experiment_modules():
         importlib.import_module(f"learndyn.experiments.{mod}")
     return dict(_REGISTRY)
 

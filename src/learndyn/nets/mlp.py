@@ -1,0 +1,158 @@
+"""Fully connected networks (MLPs) with a choice of hidden activation and optional biases.
+
+``f(X) = phi(... phi(X W1^T + b1) ...) WL^T + bL``: ``phi`` acts on the hidden layers only, the readout is linear.
+With ``activation="linear"`` this is a deep linear network, for which :mod:`learndyn.nets.linear` holds the fast
+paths (QR data compression, analytic gradient).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import jax.scipy.special as jsp
+
+from learndyn import _checks
+
+
+def _leaky_relu(h):
+    return jnp.where(h > 0, h, 0.01 * h)
+
+
+#: Hidden activations by name: ``phi`` and its derivative ``dphi`` (``relu``: 0 at exactly 0).
+ACTIVATIONS = {
+    "linear": (lambda h: h, lambda h: jnp.ones_like(h)),
+    "relu": (jax.nn.relu, lambda h: (h > 0).astype(h.dtype)),
+    "leaky_relu": (_leaky_relu, lambda h: jnp.where(h > 0, 1.0, 0.01).astype(h.dtype)),
+    "tanh": (jnp.tanh, lambda h: 1.0 - jnp.tanh(h) ** 2),
+    "erf": (jsp.erf, lambda h: (2.0 / jnp.sqrt(jnp.pi)) * jnp.exp(-h * h)),
+    "gelu": (
+        lambda h: jax.nn.gelu(h, approximate=False),
+        lambda h: 0.5 * (1.0 + jsp.erf(h / jnp.sqrt(2.0))) + h * jnp.exp(-0.5 * h * h) / jnp.sqrt(2.0 * jnp.pi),
+    ),
+}
+
+
+def as_params(params) -> dict:
+    """Normalise params: a tuple/list of weight matrices becomes ``{"W": tuple}``; a dict is returned as is."""
+    if isinstance(params, dict):
+        if "W" not in params:
+            raise ValueError(f"params must hold the weights under 'W'; got keys {sorted(params)}")
+        return params
+    if isinstance(params, tuple | list):
+        return {"W": tuple(params)}
+    raise TypeError(f"params must be a tuple (W1, ..., WL) or a dict with 'W' (and 'b'); got {type(params).__name__}")
+
+
+@dataclass(frozen=True)
+class MLP:
+    """A fully connected network with layer widths ``sizes = (n_in, n_1, ..., n_out)``.
+
+    Parameters
+    ----------
+    sizes : tuple of int
+        Widths from input to output, at least two entries, each >= 1.
+    activation : str
+        Hidden activation, one of :data:`ACTIVATIONS` (``"linear"`` gives a deep linear network).
+    bias : bool
+        Whether every layer has a bias.
+
+    Examples
+    --------
+    >>> import jax, numpy as np
+    >>> net = MLP((3, 8, 2), activation="tanh")
+    >>> params = net.init(jax.random.key(0))
+    >>> f, cache = net.apply(params, np.ones((5, 3)))
+    >>> f.shape, [h.shape for h in cache["h"]], len(cache["phi"])
+    ((5, 2), [(5, 8)], 2)
+    """
+
+    sizes: tuple[int, ...]
+    activation: str = "linear"
+    bias: bool = False
+
+    def __post_init__(self):
+        if isinstance(self.sizes, str | bytes) or not hasattr(self.sizes, "__len__") or len(self.sizes) < 2:
+            raise ValueError(f"sizes must be (n_in, ..., n_out) with at least 2 widths; got {self.sizes!r}")
+        sizes = tuple(_checks.positive_int(f"sizes[{k}]", n) for k, n in enumerate(self.sizes))
+        object.__setattr__(self, "sizes", sizes)
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {self.activation!r}")
+        if not isinstance(self.bias, bool):
+            raise TypeError(f"bias must be True or False; got {self.bias!r}")
+
+    @property
+    def n_in(self) -> int:
+        """Input width."""
+        return self.sizes[0]
+
+    @property
+    def n_out(self) -> int:
+        """Output width."""
+        return self.sizes[-1]
+
+    @property
+    def depth(self) -> int:
+        """Number of weight layers L."""
+        return len(self.sizes) - 1
+
+    @property
+    def is_linear(self) -> bool:
+        """Whether the network is a deep linear network (no biases, identity activation)."""
+        return self.activation == "linear" and not self.bias
+
+    def phi(self, h):
+        """The hidden activation."""
+        return ACTIVATIONS[self.activation][0](h)
+
+    def dphi(self, h):
+        """Derivative of the hidden activation."""
+        return ACTIVATIONS[self.activation][1](h)
+
+    def init(self, key, scale: float = 1.0) -> dict:
+        """Gaussian weights ``W_l ~ N(0, scale^2 / n_{l-1})`` (LeCun scaling) and zero biases.
+
+        Parameters
+        ----------
+        key : jax.random key
+            One key per initialisation; ``jax.vmap(net.init)(keys)`` batches seeds.
+        scale : float
+            Multiplier of the standard deviation.
+        """
+        keys = jax.random.split(key, self.depth)
+        W = tuple(
+            scale * jax.random.normal(k, (b, a), dtype=jnp.float64) / jnp.sqrt(a)
+            for k, a, b in zip(keys, self.sizes[:-1], self.sizes[1:], strict=True)
+        )
+        params = {"W": W}
+        if self.bias:
+            params["b"] = tuple(jnp.zeros(b, dtype=jnp.float64) for b in self.sizes[1:])
+        return params
+
+    def apply(self, params, X):
+        """Outputs and forward cache for inputs ``X`` of shape ``(P, n_in)``.
+
+        Returns
+        -------
+        f : (P, n_out) array
+        cache : dict
+            ``h``: pre-activations of the hidden layers; ``phi``: the inputs of every layer (``X`` first).
+        """
+        p = as_params(params)
+        W, b = p["W"], p.get("b")
+        if len(W) != self.depth:
+            raise ValueError(f"params hold {len(W)} weight layers but the net has depth {self.depth}")
+        x = X
+        hs, phis = [], [X]
+        for l in range(self.depth - 1):
+            h = x @ W[l].T
+            if b is not None:
+                h = h + b[l]
+            x = self.phi(h)
+            hs.append(h)
+            phis.append(x)
+        f = x @ W[-1].T
+        if b is not None:
+            f = f + b[-1]
+        return f, {"h": tuple(hs), "phi": tuple(phis)}
