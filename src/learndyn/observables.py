@@ -183,6 +183,65 @@ def rsm_out(Y, w2w2t, rcond: float = 1e-10) -> np.ndarray:
     return np.einsum("pa,...ab,qb->...pq", Y, pinv, Y)
 
 
+def _augmented(params, l):
+    """``[W_l | b_l]`` (any leading axes): the bias acts as a weight on a constant input 1."""
+    p = params if isinstance(params, dict) else {"W": tuple(params)}
+    W = np.asarray(p["W"][l])
+    if "b" in p:
+        W = np.concatenate([W, np.asarray(p["b"][l])[..., None]], axis=-1)
+    return W
+
+
+def fa_conserved(params, feedback, *, full: bool = False) -> list[np.ndarray]:
+    """Feedback alignment's conserved quantities, one per hidden layer (Robertson & Koyejo 2024).
+
+    ``C_l = diag(W_l W_l^T) - 2 diag(B_{l+1} W_{l+1})`` per hidden neuron, conserved by FA's gradient flow when the
+    activation is positively homogeneous (ReLU, leaky ReLU, linear); for linear nets the full matrix
+    ``W_l W_l^T - B_{l+1} W_{l+1} - W_{l+1}^T B_{l+1}^T`` is (``full=True``). A bias enters through ``[W_l | b_l]``.
+    Under Euler steps with learning rate ``lr`` the only drift is exactly ``lr^2 sum_t G_l G_l^T`` (its diagonal).
+
+    Parameters
+    ----------
+    params : pytree
+        Weights ``(W1, ..., WL)`` or ``{"W": ..., "b": ...}``, with any leading (time, seed) axes.
+    feedback : sequence of arrays
+        ``(B_2, ..., B_L)``, ``B_{l+1}`` of shape ``(n_l, n_{l+1})`` (the FA rule's ``state["B"]``).
+    full : bool
+        The full matrices instead of their diagonals.
+
+    Returns
+    -------
+    list of arrays, one per hidden layer: ``(..., n_l)`` or ``(..., n_l, n_l)``.
+    """
+    p = params if isinstance(params, dict) else {"W": tuple(params)}
+    out = []
+    for l, B in enumerate(feedback):
+        Wa = _augmented(p, l)
+        W_next = np.asarray(p["W"][l + 1])
+        cross = np.asarray(B) @ W_next
+        if full:
+            out.append(Wa @ np.swapaxes(Wa, -1, -2) - cross - np.swapaxes(cross, -1, -2))
+        else:
+            out.append(np.sum(Wa * Wa, axis=-1) - 2.0 * np.diagonal(cross, axis1=-2, axis2=-1))
+    return out
+
+
+def gd_balancedness(params, *, full: bool = False) -> list[np.ndarray]:
+    """Gradient descent's conserved quantities: ``diag(W_l W_l^T - W_{l+1}^T W_{l+1})`` per hidden layer.
+
+    Conserved by gradient flow for positively homogeneous activations (the full matrix for linear nets); the
+    contrast to :func:`fa_conserved`, which GD does not conserve.
+    """
+    p = params if isinstance(params, dict) else {"W": tuple(params)}
+    out = []
+    for l in range(len(p["W"]) - 1):
+        Wa = _augmented(p, l)
+        W_next = np.asarray(p["W"][l + 1])
+        M = Wa @ np.swapaxes(Wa, -1, -2) - np.swapaxes(W_next, -1, -2) @ W_next
+        out.append(M if full else np.diagonal(M, axis1=-2, axis2=-1))
+    return out
+
+
 def kernel_distance(K0, Kt) -> np.ndarray:
     """``1 - <K0, Kt>_F / (||K0|| ||Kt||)`` over the trailing kernel axes; 0 when the kernel only rescales."""
     K0 = np.asarray(K0)

@@ -46,6 +46,8 @@ __all__ = [
     "log_times",
     "loss",
     "loss_grad",
+    "Simulation",
+    "simulate",
     "simulate_gd",
     "simulate_gd_seeds",
     "stack_weights",
@@ -379,19 +381,63 @@ def _freeze(bad, old, new):
     return jnp.where(flag, old, new)
 
 
-def _simulate(weights, X, Y, offset, inv_p, h, steps, net, method, product, batched):
-    """Scan over the record steps; the carry holds the weights and a divergence flag per seed.
+def _ggt(updates, l):
+    """``G G^T`` of layer ``l``'s update, with the bias as an extra column (``[G | g_b]``)."""
+    W_up = updates["W"][l] if isinstance(updates, dict) else updates[l]
+    if isinstance(updates, dict) and "b" in updates:
+        W_up = jnp.concatenate([W_up, updates["b"][l][:, None]], axis=1)
+    return W_up @ W_up.T
 
-    With ``batched`` every weight has a leading seed axis: the step and the loss are vmapped over
+
+def _stepper(X, Y, offset, inv_p, h, net, rule, method, product, drift):
+    """One step of the carry ``(params, rule state, drift accumulators)``; returns ``(loss before, new carry)``.
+
+    Without a rule it is gradient descent (analytic gradient for linear nets, else autodiff); with one, the
+    direction is the rule's update from the forward cache. With ``drift``, Euler steps accumulate
+    ``lr^2 G_l G_l^T`` of every hidden layer's update ``G_l`` (the exact discrete drift of FA's conserved
+    quantities, Robertson & Koyejo 2024).
+    """
+    if rule is None:
+        value_and_grad = _value_and_grad(X, Y, offset, inv_p, net, product)
+
+        def gd_step(carry):
+            params, state, acc = carry
+            value, new = integrate.step(params, value_and_grad, h, method)
+            return value, (new, state, acc)
+
+        return gd_step
+
+    def direction(params, state):
+        f, cache = net.apply(params, X)
+        err = f - Y
+        updates, state = rule.update(params, cache, err, state)
+        return (0.5 * jnp.sum(err * err) + offset) * inv_p, updates, state
+
+    def rule_step(carry):
+        params, state, acc = carry
+        if method == "gd":
+            value, updates, new_state = direction(params, state)
+            if drift:
+                acc = tuple(a + h * h * _ggt(updates, l) for l, a in enumerate(acc))
+            return value, (integrate.tree_axpy(-h, updates, params), new_state, acc)
+        value, new = integrate.step(params, lambda p: direction(p, state)[:2], h, method)
+        return value, (new, state, acc)
+
+    return rule_step
+
+
+def _simulate(weights, state, acc, X, Y, offset, inv_p, h, steps, net, rule, method, product, batched, drift):
+    """Scan over the record steps; the carry holds params, rule state, drift sums and a divergence flag per seed.
+
+    With ``batched`` every leaf has a leading seed axis: the step and the loss are vmapped over
     seeds while the loops stay shared, so the loop predicate is unbatched and one diverged seed
     only freezes itself; the inner loop exits early once every seed has diverged.
 
-    Returns (recorded weights, recorded loss, first bad step or -1, loss at that step), with the
-    record axis first (T, [S,] ...).
+    Returns (recorded params, recorded drift sums, recorded loss, first bad step or -1, loss at that step), with
+    the record axis first (T, [S,] ...).
     """
     objective = _objective(X, Y, offset, inv_p, net)
-    value_and_grad = _value_and_grad(X, Y, offset, inv_p, net, product)
-    step = lambda w: integrate.step(w, value_and_grad, h, method)
+    step = _stepper(X, Y, offset, inv_p, h, net, rule, method, product, drift)
     record_loss = objective
     if batched:
         step, record_loss = jax.vmap(step), jax.vmap(record_loss)
@@ -402,37 +448,37 @@ def _simulate(weights, X, Y, offset, inv_p, h, steps, net, method, product, batc
     def is_bad(value):
         return ~jnp.isfinite(value) | (value > threshold)
 
-    def inner_cond(state):
-        _, k, bad_step, _, k_end = state
+    def inner_cond(loop):
+        _, k, bad_step, _, k_end = loop
         return (k < k_end) & jnp.any(bad_step < 0)
 
-    def inner_body(state):
-        w, k, bad_step, bad_value, k_end = state
-        value, w_new = step(w)
+    def inner_body(loop):
+        c, k, bad_step, bad_value, k_end = loop
+        value, c_new = step(c)
         bad = (bad_step >= 0) | is_bad(value)
         # Freeze each seed at its first bad step, so nothing overflows further.
-        w = jax.tree_util.tree_map(partial(_freeze, bad), w, w_new)
+        c = jax.tree_util.tree_map(partial(_freeze, bad), c, c_new)
         first = bad & (bad_step < 0)
         bad_step = jnp.where(first, k, bad_step)
         bad_value = jnp.where(first, value, bad_value)
-        return w, k + 1, bad_step, bad_value, k_end
+        return c, k + 1, bad_step, bad_value, k_end
 
     def record(carry, k_end):
-        w, k, bad_step, bad_value = carry
-        w, _, bad_step, bad_value, _ = jax.lax.while_loop(inner_cond, inner_body, (w, k, bad_step, bad_value, k_end))
-        value = record_loss(w)
+        c, k, bad_step, bad_value = carry
+        c, _, bad_step, bad_value, _ = jax.lax.while_loop(inner_cond, inner_body, (c, k, bad_step, bad_value, k_end))
+        value = record_loss(c[0])
         first = (bad_step < 0) & is_bad(value)
         bad_step = jnp.where(first, k_end, bad_step)
         bad_value = jnp.where(first, value, bad_value)
         # Restart from k_end even if the loop exited early: all seeds are frozen then anyway.
-        return (w, k_end, bad_step, bad_value), (w, value)
+        return (c, k_end, bad_step, bad_value), (c[0], c[2], value)
 
-    init = (weights, jnp.asarray(0, jnp.int64), no_step, jnp.zeros(initial.shape))
-    (_, _, bad_step, bad_value), (w_rec, loss_rec) = jax.lax.scan(record, init, steps)
-    return w_rec, loss_rec, bad_step, bad_value
+    init = ((weights, state, acc), jnp.asarray(0, jnp.int64), no_step, jnp.zeros(initial.shape))
+    (_, _, bad_step, bad_value), (w_rec, acc_rec, loss_rec) = jax.lax.scan(record, init, steps)
+    return w_rec, acc_rec, loss_rec, bad_step, bad_value
 
 
-_simulate_jit = jax.jit(_simulate, static_argnames=("net", "method", "product", "batched"))
+_simulate_jit = jax.jit(_simulate, static_argnames=("net", "rule", "method", "product", "batched", "drift"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -505,8 +551,10 @@ def _run(X, Y, weights, h, t, activation, method, *, batched):
     steps = integrate.steps_for(t, h, exact=(method == "rk4"), h_name=h_name)
     net = _net(weights, activation)
     Xc, Yc, offset = linear_net.compress(X, Y) if net.is_linear else (X, Y, 0.0)
-    w_rec, loss_rec, bad_step, bad_value = _simulate_jit(
+    w_rec, _, loss_rec, bad_step, bad_value = _simulate_jit(
         tuple(jnp.asarray(w) for w in weights),
+        {},
+        (),
         jnp.asarray(Xc),
         jnp.asarray(Yc),
         jnp.asarray(offset),
@@ -514,9 +562,11 @@ def _run(X, Y, weights, h, t, activation, method, *, batched):
         jnp.asarray(h),
         jnp.asarray(steps),
         net=net,
+        rule=None,
         method=method,
         product=net.is_linear and linear_net.use_product(Xc, weights),
         batched=batched,
+        drift=False,
     )
     bad_step = np.atleast_1d(np.asarray(bad_step))
     bad_value = np.atleast_1d(np.asarray(bad_value))
@@ -540,6 +590,145 @@ def _run(X, Y, weights, h, t, activation, method, *, batched):
         lr=h,
         method=method,
         activation=activation,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Simulation:
+    """A run of :func:`simulate`: parameters and loss recorded on a grid of gradient-flow times.
+
+    Attributes
+    ----------
+    t : (T,) array
+        Recorded times ``lr * steps``.
+    steps : (T,) int array
+    params : pytree
+        The net's parameters with a leading record axis (after a seed axis ``S`` when batched): ``(T, ...)``.
+    loss : (T,) or (S, T) array
+        ``1/(2P) sum ||y - f||^2`` at each record.
+    state : pytree
+        The rule's state (feedback matrices) used throughout.
+    drift : tuple of arrays or None
+        With ``drift=True``: for each hidden layer ``l``, ``lr^2 sum_{steps < k} G_l G_l^T`` at each record,
+        shape ``(T, n_l, n_l)`` (bias as an extra column of ``G_l``).
+    net, rule : the network and learning rule.
+    lr : float
+    method : str
+    """
+
+    t: np.ndarray
+    steps: np.ndarray
+    params: object
+    loss: np.ndarray
+    state: object
+    drift: tuple | None
+    net: object
+    rule: object
+    lr: float
+    method: str
+
+    def trajectory(self, task, **kwargs):
+        """The trajectory Dataset on ``task`` (:func:`learndyn.observables.trajectory_from_weights`)."""
+        from learndyn.observables import trajectory_from_weights
+
+        ds = trajectory_from_weights(task, self.t, self.params, self.net, **kwargs)
+        ds.attrs.update(source="simulation", method=self.method, lr=float(self.lr), rule=getattr(self.rule, "name", ""))
+        return ds
+
+
+def simulate(net, rule, task, params, *, lr, t, key=0, state=None, method="gd", drift=False) -> Simulation:
+    """Train ``net`` on ``task`` with a learning rule, full batch, recording at gradient-flow times ``t``.
+
+    Each step is ``params <- params - lr * update`` with the rule's update from the forward cache (Euler, so for
+    GD this is gradient descent on ``L = 1/(2P) sum_mu ||y_mu - f_mu||^2``, and step ``k`` is time ``t = lr k``);
+    ``method="rk4"`` integrates the same flow with step ``lr``. One jit-compiled scan; divergence stops the run
+    with the step, the rule and a hint.
+
+    Parameters
+    ----------
+    net : learndyn.nets.MLP (or any net with ``apply``, ``phi``, ``dphi``, ``multiplier``, ``depth``)
+    rule : str or rule
+        A rule from :mod:`learndyn.rules` bound to ``net``, or its name (``"gd"``, ``"fa"``, ``"dfa"``,
+        ``"sign-fa"``, ``"hebb"``; ``"fa"`` by name means ``rho = 0``).
+    task : learndyn.tasks.Task
+        Training data ``X (P, n_in)``, ``Y (P, n_out)``.
+    params : pytree
+        Initial parameters (``net.init(key)``, or a tuple of weight matrices).
+    lr : float
+        Learning rate (RK4: time step), > 0.
+    t : array_like
+        Non-decreasing record times >= 0, rounded to steps ``round(t / lr)``.
+    key : int or jax.random key
+        Seed of the rule's randomness (feedback matrices), when ``state`` is not given.
+    state : pytree, optional
+        The rule's state, e.g. to share feedback matrices between runs.
+    method : {"gd", "rk4"}
+    drift : bool
+        Accumulate ``lr^2 sum G_l G_l^T`` of the hidden layers (Euler only): the exact drift of feedback
+        alignment's conserved quantities.
+
+    Returns
+    -------
+    Simulation
+
+    Examples
+    --------
+    >>> import jax
+    >>> from learndyn import nets, rules, tasks
+    >>> task = tasks.random_regression(20, 3, 2, seed=0)
+    >>> net = nets.MLP((3, 16, 2), activation="relu")
+    >>> run = simulate(net, rules.FA(net), task, net.init(jax.random.key(0)), lr=0.05, t=[0.0, 5.0])
+    >>> bool(run.loss[-1] < run.loss[0]), run.params["W"][0].shape
+    (True, (2, 16, 3))
+    """
+    from learndyn import rules as _rules
+
+    if isinstance(rule, str):
+        rule = _rules.get(rule, net)
+    if not (callable(getattr(rule, "update", None)) and callable(getattr(rule, "init", None))):
+        raise TypeError(f"rule must be a rule name or have init(key, params) and update(...); got {rule!r}")
+    if getattr(rule, "net", net) != net:
+        raise ValueError("rule is bound to another net than the one simulated; build it with the same net")
+    method = _checks.one_of("method", method, integrate.STABILITY_LIMIT)
+    if drift and method != "gd":
+        raise ValueError("drift=True accumulates the Euler (GD-step) drift; use method='gd'")
+    h = _checks.positive_float("lr", lr)
+    X, Y = _data(task.X, task.Y)
+    if X.shape[1] != net.n_in or Y.shape[1] != net.n_out:
+        raise ValueError(
+            f"the net maps {net.n_in} inputs to {net.n_out} outputs but the task has X {X.shape}, Y {Y.shape}"
+        )
+    params = jax.tree_util.tree_map(jnp.asarray, params)
+    if isinstance(key, int):
+        key = jax.random.key(_checks.rng(key).integers(2**31))
+    if state is None:
+        state = rule.init(key, params)
+    steps = integrate.steps_for(t, h, h_name="lr")
+    W = params["W"] if isinstance(params, dict) else params
+    acc = tuple(jnp.zeros((w.shape[0], w.shape[0])) for w in W[:-1]) if drift else ()
+    w_rec, acc_rec, loss_rec, bad_step, bad_value = _simulate_jit(
+        params, state, acc, jnp.asarray(X), jnp.asarray(Y), jnp.asarray(0.0), jnp.asarray(1.0 / X.shape[0]),
+        jnp.asarray(h), jnp.asarray(steps), net=net, rule=rule, method=method, product=False, batched=False,
+        drift=bool(drift),
+    )  # fmt: skip
+    if int(bad_step) >= 0:
+        k = int(bad_step)
+        raise DivergenceError(
+            f"{getattr(rule, 'name', 'the rule')} training of {net} diverged at step {k} (t = {k * h:.6g}): "
+            f"loss = {float(bad_value):.3g}. Try a smaller lr (e.g. lr = {h / 10:.3g}) or a smaller initialisation.",
+            step=k, time=k * h, lr=h, suggested_lr=h / 10,
+        )  # fmt: skip
+    return Simulation(
+        t=steps * h,
+        steps=steps,
+        params=jax.tree_util.tree_map(np.asarray, w_rec),
+        loss=np.asarray(loss_rec),
+        state=state,
+        drift=tuple(np.asarray(a) for a in acc_rec) if drift else None,
+        net=net,
+        rule=rule,
+        lr=h,
+        method=method,
     )
 
 

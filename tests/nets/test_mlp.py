@@ -99,3 +99,16 @@ def test_compression_and_analytic_gradient_match_autodiff(dims):
     assert abs(float(value) - float(ref_value)) < 1e-12
     for g, r in zip(grad, ref_grad, strict=True):
         np.testing.assert_allclose(g, r, rtol=1e-10, atol=1e-13)
+
+
+def test_multipliers_scale_each_layer():
+    rng = np.random.default_rng(3)
+    W = (rng.normal(size=(5, 3)), rng.normal(size=(5, 5)), rng.normal(size=(2, 5)))
+    X = rng.normal(size=(4, 3))
+    net = MLP((3, 5, 5, 2), activation="relu", multipliers=(0.5, 0.2, 0.1))
+    relu = NUMPY_PHI["relu"]
+    f_ref = 0.1 * relu(0.2 * relu(0.5 * X @ W[0].T) @ W[1].T) @ W[2].T
+    np.testing.assert_allclose(net.apply(W, X)[0], f_ref, rtol=1e-13)
+    assert not net.is_linear and MLP((3, 2), multipliers=(1.0,)).is_linear
+    with pytest.raises(ValueError, match="one entry per weight layer"):
+        MLP((3, 5, 2), multipliers=(1.0,))

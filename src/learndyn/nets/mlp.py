@@ -57,6 +57,9 @@ class MLP:
         Hidden activation, one of :data:`ACTIVATIONS` (``"linear"`` gives a deep linear network).
     bias : bool
         Whether every layer has a bias.
+    multipliers : tuple of float, optional
+        Per-layer forward multipliers ``a_l`` (length ``depth``): ``h_l = a_l (W_l phi_{l-1} + b_l)``, e.g. the
+        ``width^-a`` factors of an abc-parameterization (:mod:`learndyn.param`). ``None``: all 1.
 
     Examples
     --------
@@ -71,6 +74,7 @@ class MLP:
     sizes: tuple[int, ...]
     activation: str = "linear"
     bias: bool = False
+    multipliers: tuple[float, ...] | None = None
 
     def __post_init__(self):
         if isinstance(self.sizes, str | bytes) or not hasattr(self.sizes, "__len__") or len(self.sizes) < 2:
@@ -81,6 +85,13 @@ class MLP:
             raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}; got {self.activation!r}")
         if not isinstance(self.bias, bool):
             raise TypeError(f"bias must be True or False; got {self.bias!r}")
+        if self.multipliers is not None:
+            mult = tuple(_checks.positive_float(f"multipliers[{k}]", m) for k, m in enumerate(self.multipliers))
+            if len(mult) != len(sizes) - 1:
+                raise ValueError(
+                    f"multipliers must have one entry per weight layer ({len(sizes) - 1}); got {len(mult)}"
+                )
+            object.__setattr__(self, "multipliers", None if all(m == 1.0 for m in mult) else mult)
 
     @property
     def n_in(self) -> int:
@@ -99,8 +110,12 @@ class MLP:
 
     @property
     def is_linear(self) -> bool:
-        """Whether the network is a deep linear network (no biases, identity activation)."""
-        return self.activation == "linear" and not self.bias
+        """Whether the network is a plain deep linear network (identity activation, no biases, no multipliers)."""
+        return self.activation == "linear" and not self.bias and self.multipliers is None
+
+    def multiplier(self, l: int) -> float:
+        """Forward multiplier of weight layer ``l`` (0-based)."""
+        return 1.0 if self.multipliers is None else self.multipliers[l]
 
     def phi(self, h):
         """The hidden activation."""
@@ -145,14 +160,14 @@ class MLP:
             raise ValueError(f"params hold {len(W)} weight layers but the net has depth {self.depth}")
         x = X
         hs, phis = [], [X]
-        for l in range(self.depth - 1):
+        for l in range(self.depth):
             h = x @ W[l].T
             if b is not None:
                 h = h + b[l]
+            if self.multipliers is not None:
+                h = self.multipliers[l] * h
+            if l == self.depth - 1:
+                return h, {"h": tuple(hs), "phi": tuple(phis)}
             x = self.phi(h)
             hs.append(h)
             phis.append(x)
-        f = x @ W[-1].T
-        if b is not None:
-            f = f + b[-1]
-        return f, {"h": tuple(hs), "phi": tuple(phis)}

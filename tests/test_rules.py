@@ -1,0 +1,137 @@
+"""Learning rules: GD against autodiff, the identities between rules, the Hebb and sign-FA formulas written out in
+NumPy, and feedback alignment's exact discrete conservation law."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from learndyn import observables, rules, tasks, train
+from learndyn.nets import MLP
+
+
+def _setup(sizes=(4, 7, 6, 3), activation="tanh", bias=False, multipliers=None, seed=0, P=9):
+    net = MLP(sizes, activation=activation, bias=bias, multipliers=multipliers)
+    params = net.init(jax.random.key(seed))
+    if bias:
+        params["b"] = tuple(0.1 * jnp.ones_like(b) for b in params["b"])
+    rng = np.random.default_rng(seed)
+    X, Y = rng.normal(size=(P, sizes[0])), rng.normal(size=(P, sizes[-1]))
+    f, cache = net.apply(params, X)
+    return net, params, X, Y, f, cache
+
+
+@pytest.mark.parametrize(
+    ("activation", "bias", "multipliers"),
+    [("tanh", False, None), ("relu", True, None), ("gelu", True, (0.5, 0.3, 0.2)), ("linear", False, None)],
+)
+def test_gd_rule_is_the_gradient_of_the_loss(activation, bias, multipliers):
+    net, params, X, Y, f, cache = _setup(activation=activation, bias=bias, multipliers=multipliers)
+
+    def loss(p):
+        r = net.apply(p, X)[0] - Y
+        return 0.5 * jnp.sum(r * r) / X.shape[0]
+
+    ref = jax.grad(loss)(params)
+    upd, _ = rules.GD(net).update(params, cache, f - Y, {})
+    for a, b in zip(jax.tree_util.tree_leaves(upd), jax.tree_util.tree_leaves(ref), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-14)
+
+
+def test_fa_with_rho_one_starts_as_gd_and_last_layer_is_always_exact():
+    net, params, X, Y, f, cache = _setup(activation="relu")
+    gd, _ = rules.GD(net).update(params, cache, f - Y, {})
+    fa1 = rules.FA(net, rho=1.0)
+    up1, _ = fa1.update(params, cache, f - Y, fa1.init(jax.random.key(3), params))
+    for a, b in zip(up1["W"], gd["W"], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+    fa0 = rules.FA(net, rho=0.0)
+    up0, _ = fa0.update(params, cache, f - Y, fa0.init(jax.random.key(3), params))
+    np.testing.assert_allclose(up0["W"][-1], gd["W"][-1], rtol=1e-13)  # readout: true gradient
+    assert not np.allclose(up0["W"][0], gd["W"][0])
+
+
+def test_two_layer_dfa_is_fa_with_rho_zero_given_the_same_feedback():
+    net, params, X, Y, f, cache = _setup(sizes=(5, 11, 3), activation="relu")
+    fa = rules.FA(net, rho=0.0)
+    state = fa.init(jax.random.key(1), params)
+    up_fa, _ = fa.update(params, cache, f - Y, state)
+    up_dfa, _ = rules.DFA(net).update(params, cache, f - Y, {"D": (state["B"][0].T,)})
+    for a, b in zip(up_fa["W"], up_dfa["W"], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+
+
+def test_hebb_and_sign_fa_match_their_formulas():
+    net, params, X, Y, f, cache = _setup(sizes=(4, 6, 5, 2), activation="tanh")
+    e = np.asarray(f - Y)
+    W = [np.asarray(w) for w in params["W"]]
+    h1, h2 = np.tanh(X @ W[0].T), None
+    h2 = np.tanh(h1 @ W[1].T)
+    P = X.shape[0]
+    err2 = np.sum(e * e, axis=1)[:, None]
+    hebb, _ = rules.Hebb(net).update(params, cache, f - Y, {})
+    np.testing.assert_allclose(hebb["W"][0], -((err2 * h1).T @ X) / P, rtol=1e-12)
+    np.testing.assert_allclose(hebb["W"][1], -((err2 * h2).T @ h1) / P, rtol=1e-12)
+    np.testing.assert_allclose(hebb["W"][2], e.T @ h2 / P, rtol=1e-12)
+    sfa = rules.SignFA(net)
+    state = sfa.init(jax.random.key(0), params)
+    up, _ = sfa.update(params, cache, f - Y, state)
+    s2, s3 = (np.sqrt(np.mean(w * w)) for w in W[1:])
+    d3 = e
+    d2 = (1 - h2**2) * (d3 @ (s3 * np.sign(W[2])))
+    d1 = (1 - h1**2) * (d2 @ (s2 * np.sign(W[1])))
+    np.testing.assert_allclose(up["W"][0], d1.T @ X / P, rtol=1e-11)
+
+
+@pytest.mark.parametrize(("activation", "full"), [("relu", False), ("linear", True)])
+def test_fa_conservation_law_holds_exactly_in_discrete_time(activation, full):
+    # ReLU 20 -> 64 -> 64 -> 5 as in Robertson & Koyejo's setting; init scale 0.1, B ~ N(0, 1/n_{l+1}).
+    rng = np.random.default_rng(0)
+    task = tasks.Task(rng.normal(size=(64, 20)), rng.normal(size=(64, 5)))
+    net = MLP((20, 64, 64, 5), activation=activation)
+    params = {"W": tuple(0.1 * w for w in net.init(jax.random.key(0))["W"])}
+    B = (rng.normal(size=(64, 64)) / 8.0, rng.normal(size=(64, 5)) / np.sqrt(5))
+    lr = 1e-2
+    run = train.simulate(net, rules.FA(net), task, params, lr=lr, t=[0.0, 10.0, 20.0], state={"B": B}, drift=True)
+    C = observables.fa_conserved(run.params, B, full=full)
+    for l in range(2):
+        change = C[l][-1] - C[l][0]
+        drift = run.drift[l][-1] if full else np.diagonal(run.drift[l][-1])
+        scale = np.max(np.abs(C[l][0])) + np.max(np.abs(drift))
+        assert np.max(np.abs(change - drift)) <= 1e-12 * scale
+        assert np.max(np.abs(drift)) > 0  # the identity is not vacuous
+    # GD does not conserve C but (for positively homogeneous nets) keeps W_l W_l^T - W_{l+1}^T W_{l+1} up to O(lr^2)
+    gd = train.simulate(net, rules.GD(net), task, params, lr=lr, t=[0.0, 20.0])
+    C_gd = observables.fa_conserved(gd.params, B)
+    bal = observables.gd_balancedness(gd.params)
+    rel = lambda a: np.max(np.abs(a[-1] - a[0])) / np.max(np.abs(a[0]))  # noqa: E731
+    assert rel(C_gd[0]) > 20 * rel(bal[0])
+
+
+def test_simulate_with_the_gd_rule_is_gradient_descent():
+    task = tasks.random_regression(15, 4, 3, seed=2)
+    net = MLP((4, 8, 3), activation="tanh")
+    params = net.init(jax.random.key(4))
+    run = train.simulate(net, "gd", task, params, lr=0.05, t=[0.0, 1.0, 3.0])
+    ref = train.simulate_gd(task.X, task.Y, params["W"], lr=0.05, t=[0.0, 1.0, 3.0], activation="tanh")
+    for a, b in zip(run.params["W"], ref.weights, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(run.loss, ref.loss, rtol=1e-12)
+    ds = run.trajectory(task)
+    np.testing.assert_allclose(ds["loss"].values, ref.loss, rtol=1e-12)
+
+
+def test_bad_rules_are_explained():
+    net = MLP((3, 4, 2), activation="relu")
+    with pytest.raises(ValueError, match="unknown rule 'adam'; valid rules: dfa, fa, gd, hebb, sign-fa"):
+        rules.get("adam", net)
+    with pytest.raises(ValueError, match="rho must be in \\[0, 1\\]; got 1.5"):
+        rules.FA(net, rho=1.5)
+    task = tasks.random_regression(10, 3, 2, seed=0)
+    other = rules.GD(MLP((3, 5, 2)))
+    with pytest.raises(ValueError, match="bound to another net"):
+        train.simulate(net, other, task, net.init(jax.random.key(0)), lr=0.1, t=[1.0])
+    with pytest.raises(ValueError, match="drift=True accumulates the Euler"):
+        train.simulate(net, "fa", task, net.init(jax.random.key(0)), lr=0.1, t=[1.0], method="rk4", drift=True)
+    with pytest.raises(train.DivergenceError, match="fa training .* diverged at step"):
+        train.simulate(net, "fa", task, {"W": (30 * np.ones((4, 3)), 30 * np.ones((2, 4)))}, lr=5.0, t=[50.0])
