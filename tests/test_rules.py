@@ -135,3 +135,48 @@ def test_bad_rules_are_explained():
         train.simulate(net, "fa", task, net.init(jax.random.key(0)), lr=0.1, t=[1.0], method="rk4", drift=True)
     with pytest.raises(train.DivergenceError, match="fa training .* diverged at step"):
         train.simulate(net, "fa", task, {"W": (30 * np.ones((4, 3)), 30 * np.ones((2, 4)))}, lr=5.0, t=[50.0])
+
+
+def test_structured_gd_entk_equals_the_autodiff_ntk():
+    net, params, X, Y, f, cache = _setup(activation="relu", bias=True, multipliers=(0.7, 0.4, 0.3))
+    K = observables.entk(net, rules.GD(net), params, X)
+    np.testing.assert_allclose(K, observables.ntk_autodiff(X, params, net), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["gd", "fa", "sign-fa", "dfa", "hebb"])
+def test_entk_gives_the_output_velocity_of_every_rule(name):
+    # df/dt along the rule's flow, by forward-mode autodiff of f in the update direction, against -(1/P) K e
+    net, params, X, Y, f, cache = _setup(activation="tanh", bias=True)
+    rule = rules.get(name, net)
+    state = rule.init(jax.random.key(7), params)
+    e = f - Y
+    upd, _ = rule.update(params, cache, e, state)
+    _, velocity = jax.jvp(lambda p: net.apply(p, X)[0], (params,), (jax.tree_util.tree_map(lambda u: -u, upd),))
+    K = observables.entk(net, rule, params, X, state, error=e)
+    np.testing.assert_allclose(-np.einsum("paqb,qb->pa", K, e) / X.shape[0], velocity, rtol=1e-10, atol=1e-13)
+    if name == "gd":
+        np.testing.assert_allclose(K, np.transpose(K, (2, 3, 0, 1)), atol=1e-12)  # symmetric only for GD
+
+
+def test_rule_trajectory_diagnostics():
+    task = tasks.random_regression(12, 4, 2, seed=5)
+    net = MLP((4, 16, 16, 2), activation="relu")
+    params = net.init(jax.random.key(1))
+    gd = train.simulate(net, "gd", task, params, lr=0.05, t=[0.0, 2.0]).trajectory(task, rule_kernels=True)
+    np.testing.assert_allclose(gd["grad_corr"].values, 1.0, rtol=1e-12)  # GD's pseudo-gradient is the gradient
+    np.testing.assert_allclose(gd["entk"].values, gd["ntk"].values, rtol=1e-10, atol=1e-12)
+    fa = train.simulate(net, rules.FA(net), task, params, lr=0.05, t=[0.0], key=3).trajectory(task, rule_kernels=True)
+    assert np.all(np.abs(fa["grad_corr"].values[0]) < 0.5)  # random feedback: nearly uncorrelated at init
+    assert -1.0 <= float(fa["entk_task_alignment"][0]) <= 1.0
+
+
+def test_kernel_alignment_and_cka_against_hand_values():
+    Y = np.array([[1.0], [1.0], [-1.0]])
+    K = np.eye(3)
+    assert observables.kernel_task_alignment(K, Y) == pytest.approx(3.0 / (np.sqrt(3.0) * 3.0))
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(5, 5))
+    K1 = A @ A.T
+    assert observables.cka(K1, 2.5 * K1) == pytest.approx(1.0)
+    assert observables.cka(K1, K1 + 3.0) == pytest.approx(1.0)  # centring removes constant offsets
+    assert observables.cka(K1, np.eye(5)) < 0.99

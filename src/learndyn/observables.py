@@ -47,6 +47,11 @@ VARIABLES: dict[str, dict[str, str]] = {
     "ntk": {"long_name": "neural tangent kernel K[p, o, q, o2] = sum_theta df_po/dtheta df_qo2/dtheta", "units": "1"},
     "balance_drift": {"long_name": "max |(W2^T W2 - W1 W1^T)(t) - (same)(0)|, conserved by gradient flow",
                       "units": "1"},
+    "entk": {"long_name": "effective NTK of the learning rule: df_pa/dt = -(1/P) sum_qb K[p,a,q,b] e_qb",
+             "units": "1"},
+    "entk_task_alignment": {"long_name": "kernel-task alignment A(K, y y^T) of the rule's eNTK", "units": "1"},
+    "grad_corr": {"long_name": "corr(g, g~): cosine of true and rule backward signals per hidden layer",
+                  "units": "1"},
     "p": {"long_name": "training item"},
     "q": {"long_name": "training item (second index)"},
     "i": {"long_name": "input unit"},
@@ -181,6 +186,109 @@ def rsm_out(Y, w2w2t, rcond: float = 1e-10) -> np.ndarray:
     Y = np.asarray(Y)
     pinv = np.linalg.pinv(np.asarray(w2w2t), rtol=rcond, hermitian=True)
     return np.einsum("pa,...ab,qb->...pq", Y, pinv, Y)
+
+
+def entk(net, rule, params, X, state=None, error=None) -> np.ndarray:
+    """The effective NTK of a learning rule, ``K[p, a, q, b]``, from the forward cache (structured, no Jacobian).
+
+    Under the rule's flow the outputs move as ``df_pa/dt = -(1/P) sum_qb K[p, a, q, b] e_qb`` with
+    ``e = f - y``; for gradient descent ``K`` is the NTK ``J J^T`` (:func:`ntk_autodiff`), for other rules it is
+    generally not symmetric. Layer by layer (Bordelon & Pehlevan 2023, eq. 4)
+    ``K = sum_l a_l^2 (g_l . g~_l)(phi_{l-1} . phi_{l-1} [+ 1 with biases])``, where ``g_l`` is the true backward
+    signal of output ``a`` and ``g~_l`` the rule's pseudo-backward signal of output ``b``.
+
+    Parameters
+    ----------
+    net : a net with ``apply`` and ``multiplier`` (e.g. :class:`learndyn.nets.MLP`)
+    rule : a rule of :mod:`learndyn.rules` bound to ``net`` (it provides ``deltas`` and ``gd_deltas``)
+    params : pytree
+        Parameters at one time.
+    X : (P, n_in) array
+        Items at which the kernel is evaluated (the training items for ``df/dt``).
+    state : pytree, optional
+        The rule's state (feedback matrices).
+    error : (P, n_out) array, optional
+        ``f - y``; needed only for rules whose update is not linear in the error (Hebb), whose kernel depends on
+        it: ``K[p, a, q, b]`` then splits item ``q``'s pull over outputs in proportion to ``e_qb / ||e_q||^2``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (P, n_out, P, n_out)
+    """
+    X = jnp.asarray(X)
+    params = jax.tree_util.tree_map(jnp.asarray, params)
+    f, cache = net.apply(params, X)
+    P, n_out = f.shape
+    eye = jnp.eye(n_out, dtype=f.dtype)
+    onehot = [jnp.broadcast_to(eye[a], (P, n_out)) for a in range(n_out)]
+    true = [rule.gd_deltas(params, cache, e) for e in onehot]  # [a][l] -> (P, n_l)
+    if getattr(rule, "linear_in_error", True):
+        pseudo = [rule.deltas(params, cache, e, state) for e in onehot]
+    else:
+        if error is None:
+            raise ValueError(f"the eNTK of the {getattr(rule, 'name', 'given')} rule depends on the error: pass error")
+        error = jnp.asarray(error)
+        actual = rule.deltas(params, cache, error, state)
+        sq = jnp.sum(error * error, axis=1)
+        share = jnp.where(sq > 0, 1.0 / jnp.where(sq > 0, sq, 1.0), 0.0)[:, None] * error  # (P, n_out)
+        pseudo = [[d * share[:, b : b + 1] for d in actual] for b in range(n_out)]
+    has_bias = isinstance(params, dict) and "b" in params
+    K = jnp.zeros((P, n_out, P, n_out), dtype=f.dtype)
+    for l, x in enumerate(cache["phi"]):
+        gram = x @ x.T + (1.0 if has_bias else 0.0)
+        G = jnp.stack([t[l] for t in true])  # (n_out, P, n_l)
+        Gt = jnp.stack([t[l] for t in pseudo])
+        K = K + net.multiplier(l) ** 2 * jnp.einsum("apn,bqn,pq->paqb", G, Gt, gram)
+    return np.asarray(K)
+
+
+def feature_kernels(cache) -> list[np.ndarray]:
+    """Feature kernels ``Phi^l = phi_l phi_l^T / n_l`` (P, P) of every layer's input (``l = 0`` is ``X X^T / n_in``)."""
+    return [np.asarray(x @ x.T) / x.shape[-1] for x in cache["phi"]]
+
+
+def kernel_task_alignment(K, Y) -> float:
+    """Kernel-task alignment ``A(K, y y^T) = <K, y y^T>_F / (||K||_F ||y y^T||_F)`` (Cristianini et al. 2001).
+
+    ``K`` is ``(P, P)`` or ``(P, n_out, P, n_out)``; ``Y`` is ``(P, n_out)``. An asymmetric ``K`` (FA, DFA) is
+    used as is.
+
+    Examples
+    --------
+    >>> Y = np.array([[1.0], [-1.0]])
+    >>> round(kernel_task_alignment(Y @ Y.T, Y), 12)
+    1.0
+    """
+    K, Y = np.asarray(K), np.asarray(Y)
+    T = Y @ Y.T if K.ndim == 2 else np.einsum("pa,qb->paqb", Y, Y)
+    return float(np.sum(K * T) / (np.linalg.norm(K.ravel()) * np.linalg.norm(T.ravel())))
+
+
+def cka(K1, K2) -> float:
+    """Centred kernel alignment of two ``(P, P)`` kernels (Kornblith et al. 2019): 1 for kernels equal up to scale.
+
+    Examples
+    --------
+    >>> K = np.array([[2.0, 1.0, 0.0], [1.0, 2.0, 0.5], [0.0, 0.5, 1.0]])
+    >>> round(cka(K, 3 * K), 12)
+    1.0
+    """
+    K1, K2 = np.asarray(K1), np.asarray(K2)
+    H = np.eye(K1.shape[0]) - 1.0 / K1.shape[0]
+    A, B = H @ K1 @ H, H @ K2 @ H
+    return float(np.sum(A * B) / (np.linalg.norm(A) * np.linalg.norm(B)))
+
+
+def gradient_correlation(true_deltas, rule_deltas) -> np.ndarray:
+    """``corr(g, g~)`` per hidden layer: the cosine between the true and the rule's backward signals over items and
+    units (Bordelon & Pehlevan 2023, Fig. 2). Both are lists of ``(P, n_l)`` arrays; the readout is skipped.
+    """
+    out = []
+    for g, gt in zip(true_deltas[:-1], rule_deltas[:-1], strict=True):
+        g, gt = np.asarray(g).ravel(), np.asarray(gt).ravel()
+        den = np.linalg.norm(g) * np.linalg.norm(gt)
+        out.append(float(g @ gt / den) if den > 0 else float("nan"))
+    return np.asarray(out)
 
 
 def _augmented(params, l):

@@ -69,6 +69,7 @@ class _Backprop:
     net: object
 
     name = "rule"
+    linear_in_error = True  # deltas are linear in the error (all but Hebb): the eNTK does not depend on it
 
     def _check_net(self):
         for attr in ("apply", "dphi", "phi", "multiplier", "depth"):
@@ -88,6 +89,17 @@ class _Backprop:
     def init(self, key, params):
         """No state."""
         return {}
+
+    def gd_deltas(self, params, cache, error):
+        """Back-propagated ``delta_l`` of every layer (the true backward pass), for any rule's diagnostics."""
+        W, _ = _weights(params)
+        return self._backward(W, cache, error, lambda l, W: W[l + 1].T)
+
+    def update(self, params, cache, error, state):
+        """``(a_l / P) delta_l^T phi_{l-1}`` with this rule's deltas (and bias sums); the state is unchanged."""
+        _, b = _weights(params)
+        deltas = self.deltas(params, cache, error, state)
+        return _shaped_like(params, _layer_updates(self.net, cache, deltas, b is not None)), state
 
 
 @dataclass(frozen=True)
@@ -112,11 +124,9 @@ class GD(_Backprop):
     def __post_init__(self):
         self._check_net()
 
-    def update(self, params, cache, error, state):
-        """True gradient of every layer."""
-        W, b = _weights(params)
-        deltas = self._backward(W, cache, error, lambda l, W: W[l + 1].T)
-        return _shaped_like(params, _layer_updates(self.net, cache, deltas, b is not None)), state
+    def deltas(self, params, cache, error, state):
+        """Back-propagation."""
+        return self.gd_deltas(params, cache, error)
 
 
 @dataclass(frozen=True)
@@ -148,11 +158,10 @@ class FA(_Backprop):
             B.append(self.rho * W_next.T + jnp.sqrt(1.0 - self.rho**2) * noise)
         return {"B": tuple(B)}
 
-    def update(self, params, cache, error, state):
-        """Exact gradient for the readout, feedback through ``state["B"]`` below it."""
-        W, b = _weights(params)
-        deltas = self._backward(W, cache, error, lambda l, W: state["B"][l])
-        return _shaped_like(params, _layer_updates(self.net, cache, deltas, b is not None)), state
+    def deltas(self, params, cache, error, state):
+        """Exact for the readout, feedback through ``state["B"]`` below it."""
+        W, _ = _weights(params)
+        return self._backward(W, cache, error, lambda l, W: state["B"][l])
 
 
 @dataclass(frozen=True)
@@ -169,11 +178,10 @@ class SignFA(_Backprop):
         W, _ = _weights(params)
         return {"scale": tuple(_feedback_scale(Wn) for Wn in W[1:])}
 
-    def update(self, params, cache, error, state):
+    def deltas(self, params, cache, error, state):
         """Feedback through the signs of the current weights."""
-        W, b = _weights(params)
-        deltas = self._backward(W, cache, error, lambda l, W: state["scale"][l] * jnp.sign(W[l + 1]).T)
-        return _shaped_like(params, _layer_updates(self.net, cache, deltas, b is not None)), state
+        W, _ = _weights(params)
+        return self._backward(W, cache, error, lambda l, W: state["scale"][l] * jnp.sign(W[l + 1]).T)
 
 
 @dataclass(frozen=True)
@@ -198,13 +206,11 @@ class DFA(_Backprop):
             )
         }
 
-    def update(self, params, cache, error, state):
+    def deltas(self, params, cache, error, state):
         """Readout: true gradient; hidden layers: ``phi'(h_l) * (a_L error D_l)``."""
-        W, b = _weights(params)
         L = self.net.depth
         a_out = self.net.multiplier(L - 1)
-        deltas = [self.net.dphi(cache["h"][l]) * (a_out * error @ state["D"][l]) for l in range(L - 1)] + [error]
-        return _shaped_like(params, _layer_updates(self.net, cache, deltas, b is not None)), state
+        return [self.net.dphi(cache["h"][l]) * (a_out * error @ state["D"][l]) for l in range(L - 1)] + [error]
 
 
 @dataclass(frozen=True)
@@ -219,12 +225,12 @@ class Hebb(_Backprop):
     def __post_init__(self):
         self._check_net()
 
-    def update(self, params, cache, error, state):
-        """Hebbian hidden updates weighted by the squared error of each item."""
-        W, b = _weights(params)
+    linear_in_error = False
+
+    def deltas(self, params, cache, error, state):
+        """Hebbian hidden deltas weighted by the squared error of each item."""
         err2 = jnp.sum(error * error, axis=-1, keepdims=True)
-        deltas = [-err2 * self.net.phi(cache["h"][l]) for l in range(self.net.depth - 1)] + [error]
-        return _shaped_like(params, _layer_updates(self.net, cache, deltas, b is not None)), state
+        return [-err2 * self.net.phi(cache["h"][l]) for l in range(self.net.depth - 1)] + [error]
 
 
 RULES = {"gd": GD, "fa": FA, "sign-fa": SignFA, "dfa": DFA, "hebb": Hebb}

@@ -627,12 +627,34 @@ class Simulation:
     lr: float
     method: str
 
-    def trajectory(self, task, **kwargs):
-        """The trajectory Dataset on ``task`` (:func:`learndyn.observables.trajectory_from_weights`)."""
-        from learndyn.observables import trajectory_from_weights
+    def trajectory(self, task, *, rule_kernels: bool = False, **kwargs):
+        """The trajectory Dataset on ``task`` (:func:`learndyn.observables.trajectory_from_weights`).
 
-        ds = trajectory_from_weights(task, self.t, self.params, self.net, **kwargs)
+        With ``rule_kernels``, also the rule's eNTK ``entk (t, p, o, q, o2)`` (:func:`learndyn.observables.entk`),
+        its alignment with the task ``entk_task_alignment (t)`` and ``grad_corr (t, layer)``, the correlation of
+        the true and the rule's backward signals per hidden layer.
+        """
+        from learndyn import observables
+
+        ds = observables.trajectory_from_weights(task, self.t, self.params, self.net, **kwargs)
         ds.attrs.update(source="simulation", method=self.method, lr=float(self.lr), rule=getattr(self.rule, "name", ""))
+        if rule_kernels:
+            Ks, align, corr = [], [], []
+            for k in range(len(self.t)):
+                p = jax.tree_util.tree_map(lambda w, k=k: jnp.asarray(w[k]), self.params)
+                f, cache = self.net.apply(p, jnp.asarray(task.X))
+                err = f - jnp.asarray(task.Y)
+                Ks.append(observables.entk(self.net, self.rule, p, task.X, self.state, error=err))
+                align.append(observables.kernel_task_alignment(Ks[-1], task.Y))
+                corr.append(
+                    observables.gradient_correlation(
+                        self.rule.gd_deltas(p, cache, err), self.rule.deltas(p, cache, err, self.state)
+                    )
+                )
+            ds["entk"] = (("t", "p", "o", "q", "o2"), np.stack(Ks))
+            ds["entk_task_alignment"] = (("t",), np.asarray(align))
+            ds["grad_corr"] = (("t", "layer"), np.stack(corr))
+            ds = observables.describe_variables(ds)
         return ds
 
 
