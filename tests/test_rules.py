@@ -180,3 +180,29 @@ def test_kernel_alignment_and_cka_against_hand_values():
     assert observables.cka(K1, 2.5 * K1) == pytest.approx(1.0)
     assert observables.cka(K1, K1 + 3.0) == pytest.approx(1.0)  # centring removes constant offsets
     assert observables.cka(K1, np.eye(5)) < 0.99
+
+
+def test_gln_gd_is_exact_gradient_descent_and_linear_gates_give_a_deep_linear_net():
+    from learndyn.nets import GLN
+
+    rng = np.random.default_rng(2)
+    X, Y = rng.normal(size=(10, 5)), rng.normal(size=(10, 2))
+    gln = GLN((5, 9, 7, 2), activation="relu", gate_seed=4)
+    params = gln.init(jax.random.key(0))
+
+    def loss(p):
+        r = gln.apply(p, X)[0] - Y
+        return 0.5 * jnp.sum(r * r) / 10
+
+    f, cache = gln.apply(params, X)
+    upd, _ = rules.GD(gln).update(params, cache, f - Y, {})
+    for a, b in zip(upd["W"], jax.grad(loss)(params)["W"], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-14)
+    # gates are 0/1 and fixed: the same item keeps its gates whatever the weights
+    g1 = np.asarray(gln.gates(X)[0])
+    assert set(np.unique(g1)) <= {0.0, 1.0}
+    flat = GLN((5, 9, 7, 2), activation="linear")
+    W = params["W"]
+    np.testing.assert_allclose(flat.apply(params, X)[0], X @ (W[2] @ W[1] @ W[0]).T, rtol=1e-12)
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        GLN((5, 2), gate_seed=-1)

@@ -72,7 +72,7 @@ class _Backprop:
     linear_in_error = True  # deltas are linear in the error (all but Hebb): the eNTK does not depend on it
 
     def _check_net(self):
-        for attr in ("apply", "dphi", "phi", "multiplier", "depth"):
+        for attr in ("apply", "slope", "multiplier", "depth"):
             if not hasattr(self.net, attr):
                 raise TypeError(f"{self.name} needs a net with {attr} (e.g. learndyn.nets.MLP); got {self.net!r}")
 
@@ -83,7 +83,7 @@ class _Backprop:
         deltas[-1] = error
         for l in range(L - 2, -1, -1):
             back = self.net.multiplier(l + 1) * (deltas[l + 1] @ feedback(l, W).T)
-            deltas[l] = self.net.dphi(cache["h"][l]) * back
+            deltas[l] = self.net.slope(cache, l) * back
         return deltas
 
     def init(self, key, params):
@@ -210,7 +210,7 @@ class DFA(_Backprop):
         """Readout: true gradient; hidden layers: ``phi'(h_l) * (a_L error D_l)``."""
         L = self.net.depth
         a_out = self.net.multiplier(L - 1)
-        return [self.net.dphi(cache["h"][l]) * (a_out * error @ state["D"][l]) for l in range(L - 1)] + [error]
+        return [self.net.slope(cache, l) * (a_out * error @ state["D"][l]) for l in range(L - 1)] + [error]
 
 
 @dataclass(frozen=True)
@@ -230,7 +230,7 @@ class Hebb(_Backprop):
     def deltas(self, params, cache, error, state):
         """Hebbian hidden deltas weighted by the squared error of each item."""
         err2 = jnp.sum(error * error, axis=-1, keepdims=True)
-        return [-err2 * self.net.phi(cache["h"][l]) for l in range(self.net.depth - 1)] + [error]
+        return [-err2 * cache["phi"][l + 1] for l in range(self.net.depth - 1)] + [error]
 
 
 RULES = {"gd": GD, "fa": FA, "sign-fa": SignFA, "dfa": DFA, "hebb": Hebb}

@@ -12,6 +12,6 @@ A net is a frozen dataclass (hashable, so it can be a static argument of ``jax.j
 A plain tuple of weight matrices ``(W1, ..., WL)`` is accepted wherever params are (it means no biases).
 """
 
-from learndyn.nets.mlp import ACTIVATIONS, MLP, as_params
+from learndyn.nets.mlp import ACTIVATIONS, GLN, MLP, as_params
 
-__all__ = ["ACTIVATIONS", "MLP", "as_params"]
+__all__ = ["ACTIVATIONS", "GLN", "MLP", "as_params"]

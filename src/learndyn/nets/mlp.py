@@ -125,6 +125,10 @@ class MLP:
         """Derivative of the hidden activation."""
         return ACTIVATIONS[self.activation][1](h)
 
+    def slope(self, cache, l: int):
+        """``d phi_l / d h_l`` at the cached pre-activations of hidden layer ``l`` (back-propagation uses it)."""
+        return self.dphi(cache["h"][l])
+
     def init(self, key, scale: float = 1.0) -> dict:
         """Gaussian weights ``W_l ~ N(0, scale^2 / n_{l-1})`` (LeCun scaling) and zero biases.
 
@@ -169,5 +173,69 @@ class MLP:
             if l == self.depth - 1:
                 return h, {"h": tuple(hs), "phi": tuple(phis)}
             x = self.phi(h)
+            hs.append(h)
+            phis.append(x)
+
+
+@dataclass(frozen=True)
+class GLN(MLP):
+    """Gated linear network: ``phi(h_l)`` becomes ``phi'(m_l) * h_l``, fixed random gates ``m_l = M_l x / sqrt(n_in)``.
+
+    Every hidden layer ``l`` has its own frozen gate matrix ``M_l`` (``n_l x n_in``, i.i.d. N(0, 1), drawn from
+    ``gate_seed``), so the network is linear in its weights for each input and training it with GD is exact
+    gradient descent on the gated network (Bordelon & Pehlevan 2023; Veness et al. 2019). ``activation`` names the
+    gate nonlinearity ``phi``; with ``"linear"`` every gate is 1 and the GLN is a deep linear network.
+
+    Examples
+    --------
+    >>> import jax, numpy as np
+    >>> net = GLN((3, 8, 2), activation="relu", gate_seed=1)
+    >>> f, cache = net.apply(net.init(jax.random.key(0)), np.ones((4, 3)))
+    >>> f.shape, cache["gate"][0].shape
+    ((4, 2), (4, 8))
+    """
+
+    gate_seed: int = 0
+
+    def __post_init__(self):
+        super().__post_init__()
+        _checks.rng(self.gate_seed)  # a non-negative integer
+
+    @property
+    def is_linear(self) -> bool:
+        """A GLN is never treated as a plain deep linear net (its gates depend on the input)."""
+        return False
+
+    def gates(self, X):
+        """Gate values ``phi'(M_l x / sqrt(n_in))`` of every hidden layer, each ``(P, n_l)``."""
+        keys = jax.random.split(jax.random.key(self.gate_seed), max(self.depth - 1, 1))
+        out = []
+        for k, n in zip(keys, self.sizes[1:-1], strict=False):
+            M = jax.random.normal(k, (n, self.n_in), dtype=jnp.float64)
+            out.append(self.dphi(X @ M.T / jnp.sqrt(self.n_in)))
+        return out
+
+    def slope(self, cache, l: int):
+        """The gate of hidden layer ``l``: back-propagation through a gated layer multiplies by its gate."""
+        return cache["gate"][l]
+
+    def apply(self, params, X):
+        """Outputs and cache (``h``, ``phi`` = gated activations ``gate * h``, ``gate``)."""
+        p = as_params(params)
+        W, b = p["W"], p.get("b")
+        if len(W) != self.depth:
+            raise ValueError(f"params hold {len(W)} weight layers but the net has depth {self.depth}")
+        gates = self.gates(X)
+        x = X
+        hs, phis = [], [X]
+        for l in range(self.depth):
+            h = x @ W[l].T
+            if b is not None:
+                h = h + b[l]
+            if self.multipliers is not None:
+                h = self.multipliers[l] * h
+            if l == self.depth - 1:
+                return h, {"h": tuple(hs), "phi": tuple(phis), "gate": tuple(gates)}
+            x = gates[l] * h
             hs.append(h)
             phis.append(x)
