@@ -206,3 +206,18 @@ def test_gln_gd_is_exact_gradient_descent_and_linear_gates_give_a_deep_linear_ne
     np.testing.assert_allclose(flat.apply(params, X)[0], X @ (W[2] @ W[1] @ W[0]).T, rtol=1e-12)
     with pytest.raises(ValueError, match="seed must be a non-negative integer"):
         GLN((5, 2), gate_seed=-1)
+
+
+def test_seeds_vmapped_equal_one_by_one():
+    task = tasks.random_regression(12, 4, 2, seed=1)
+    net = MLP((4, 10, 2), activation="tanh")
+    keys = jax.random.split(jax.random.key(0), 3)
+    batched = jax.vmap(net.init)(keys)
+    runs = train.simulate(net, rules.FA(net), task, batched, lr=0.05, t=[0.0, 1.0, 2.0], key=5, drift=True)
+    assert runs.params["W"][0].shape == (3, 3, 10, 4) and runs.loss.shape == (3, 3)
+    for s in range(3):
+        one = jax.tree_util.tree_map(lambda a, s=s: a[s], batched)
+        state = jax.tree_util.tree_map(lambda a, s=s: a[s], runs.state)
+        ref = train.simulate(net, rules.FA(net), task, one, lr=0.05, t=[0.0, 1.0, 2.0], state=state, drift=True)
+        np.testing.assert_allclose(runs.params["W"][1][s], ref.params["W"][1], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(runs.drift[0][s], ref.drift[0], rtol=1e-12, atol=1e-16)

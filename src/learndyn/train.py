@@ -675,7 +675,9 @@ def simulate(net, rule, task, params, *, lr, t, key=0, state=None, method="gd", 
     task : learndyn.tasks.Task
         Training data ``X (P, n_in)``, ``Y (P, n_out)``.
     params : pytree
-        Initial parameters (``net.init(key)``, or a tuple of weight matrices).
+        Initial parameters (``net.init(key)``, or a tuple of weight matrices). With a leading seed axis on every
+        leaf (``jax.vmap(net.init)(keys)``) the seeds run together, vectorised with ``jax.vmap``; the rule's state
+        then gets one key per seed.
     lr : float
         Learning rate (RK4: time step), > 0.
     t : array_like
@@ -721,32 +723,42 @@ def simulate(net, rule, task, params, *, lr, t, key=0, state=None, method="gd", 
             f"the net maps {net.n_in} inputs to {net.n_out} outputs but the task has X {X.shape}, Y {Y.shape}"
         )
     params = jax.tree_util.tree_map(jnp.asarray, params)
+    W = params["W"] if isinstance(params, dict) else params
+    batched = W[0].ndim == 3
+    n_seeds = W[0].shape[0] if batched else None
     if isinstance(key, int):
         key = jax.random.key(_checks.rng(key).integers(2**31))
     if state is None:
-        state = rule.init(key, params)
+        state = jax.vmap(rule.init)(jax.random.split(key, n_seeds), params) if batched else rule.init(key, params)
     steps = integrate.steps_for(t, h, h_name="lr")
-    W = params["W"] if isinstance(params, dict) else params
-    acc = tuple(jnp.zeros((w.shape[0], w.shape[0])) for w in W[:-1]) if drift else ()
+    lead = (n_seeds,) if batched else ()
+    acc = tuple(jnp.zeros((*lead, w.shape[-2], w.shape[-2])) for w in W[:-1]) if drift else ()
     w_rec, acc_rec, loss_rec, bad_step, bad_value = _simulate_jit(
         params, state, acc, jnp.asarray(X), jnp.asarray(Y), jnp.asarray(0.0), jnp.asarray(1.0 / X.shape[0]),
-        jnp.asarray(h), jnp.asarray(steps), net=net, rule=rule, method=method, product=False, batched=False,
+        jnp.asarray(h), jnp.asarray(steps), net=net, rule=rule, method=method, product=False, batched=batched,
         drift=bool(drift),
     )  # fmt: skip
-    if int(bad_step) >= 0:
-        k = int(bad_step)
+    bad_step, bad_value = np.atleast_1d(np.asarray(bad_step)), np.atleast_1d(np.asarray(bad_value))
+    failed = np.flatnonzero(bad_step >= 0)
+    if failed.size:
+        i = int(failed[0])
+        k = int(bad_step[i])
+        where = f" (seed {i} of {n_seeds})" if batched else ""
         raise DivergenceError(
-            f"{getattr(rule, 'name', 'the rule')} training of {net} diverged at step {k} (t = {k * h:.6g}): "
-            f"loss = {float(bad_value):.3g}. Try a smaller lr (e.g. lr = {h / 10:.3g}) or a smaller initialisation.",
-            step=k, time=k * h, lr=h, suggested_lr=h / 10,
+            f"{getattr(rule, 'name', 'the rule')} training of {net} diverged{where} at step {k} (t = {k * h:.6g}): "
+            f"loss = {float(bad_value[i]):.3g}. Try a smaller lr (e.g. lr = {h / 10:.3g}) or a smaller "
+            "initialisation.",
+            step=k, time=k * h, lr=h, suggested_lr=h / 10, seed=i if batched else None,
         )  # fmt: skip
+    # the scan stacks records first; with seeds the results are (S, T, ...)
+    to_np = (lambda a: np.moveaxis(np.asarray(a), 0, 1)) if batched else np.asarray
     return Simulation(
         t=steps * h,
         steps=steps,
-        params=jax.tree_util.tree_map(np.asarray, w_rec),
-        loss=np.asarray(loss_rec),
+        params=jax.tree_util.tree_map(to_np, w_rec),
+        loss=to_np(loss_rec),
         state=state,
-        drift=tuple(np.asarray(a) for a in acc_rec) if drift else None,
+        drift=tuple(to_np(a) for a in acc_rec) if drift else None,
         net=net,
         rule=rule,
         lr=h,
