@@ -221,3 +221,20 @@ def test_seeds_vmapped_equal_one_by_one():
         ref = train.simulate(net, rules.FA(net), task, one, lr=0.05, t=[0.0, 1.0, 2.0], state=state, drift=True)
         np.testing.assert_allclose(runs.params["W"][1][s], ref.params["W"][1], rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(runs.drift[0][s], ref.drift[0], rtol=1e-12, atol=1e-16)
+
+
+def test_minibatch_sgd():
+    task = tasks.random_regression(40, 5, 2, seed=3)
+    net = MLP((5, 12, 2), activation="relu")
+    params = net.init(jax.random.key(2))
+    full = train.simulate(net, "gd", task, params, lr=0.05, t=[0.0, 2.0])
+    whole = train.simulate(net, "gd", task, params, lr=0.05, t=[0.0, 2.0], batch_size=40, key=1)
+    np.testing.assert_allclose(whole.params["W"][0], full.params["W"][0], rtol=1e-11, atol=1e-14)
+    a = train.simulate(net, "gd", task, params, lr=0.05, t=[0.0, 2.0, 4.0], batch_size=8, key=1)
+    b = train.simulate(net, "gd", task, params, lr=0.05, t=[0.0, 2.0, 4.0], batch_size=8, key=1)
+    c = train.simulate(net, "gd", task, params, lr=0.05, t=[0.0, 2.0, 4.0], batch_size=8, key=2)
+    np.testing.assert_array_equal(a.params["W"][0], b.params["W"][0])  # the key decides the batches
+    assert not np.allclose(a.params["W"][0][-1], c.params["W"][0][-1])
+    assert a.loss[-1] < 0.8 * a.loss[0]
+    with pytest.raises(ValueError, match="batch_size must be <= the number of items P = 40; got 41"):
+        train.simulate(net, "gd", task, params, lr=0.05, t=[1.0], batch_size=41)

@@ -389,44 +389,52 @@ def _ggt(updates, l):
     return W_up @ W_up.T
 
 
-def _stepper(X, Y, offset, inv_p, h, net, rule, method, product, drift):
-    """One step of the carry ``(params, rule state, drift accumulators)``; returns ``(loss before, new carry)``.
+def _stepper(X, Y, offset, inv_p, h, net, rule, method, product, drift, batch_size):
+    """One step of the carry ``(params, rule state, drift sums, key)``; returns ``(loss before, new carry)``.
 
     Without a rule it is gradient descent (analytic gradient for linear nets, else autodiff); with one, the
     direction is the rule's update from the forward cache. With ``drift``, Euler steps accumulate
     ``lr^2 G_l G_l^T`` of every hidden layer's update ``G_l`` (the exact discrete drift of FA's conserved
-    quantities, Robertson & Koyejo 2024).
+    quantities, Robertson & Koyejo 2024). With ``batch_size``, each step uses that many items drawn without
+    replacement (minibatch SGD; the key in the carry advances every step).
     """
     if rule is None:
         value_and_grad = _value_and_grad(X, Y, offset, inv_p, net, product)
 
         def gd_step(carry):
-            params, state, acc = carry
+            params, state, acc, key = carry
             value, new = integrate.step(params, value_and_grad, h, method)
-            return value, (new, state, acc)
+            return value, (new, state, acc, key)
 
         return gd_step
 
-    def direction(params, state):
-        f, cache = net.apply(params, X)
-        err = f - Y
+    def direction(params, state, Xb, Yb):
+        f, cache = net.apply(params, Xb)
+        err = f - Yb
         updates, state = rule.update(params, cache, err, state)
-        return (0.5 * jnp.sum(err * err) + offset) * inv_p, updates, state
+        return 0.5 * jnp.sum(err * err) / Xb.shape[0], updates, state  # rules run on uncompressed data
 
     def rule_step(carry):
-        params, state, acc = carry
+        params, state, acc, key = carry
+        Xb, Yb = X, Y
+        if batch_size is not None:
+            key, sub = jax.random.split(key)
+            idx = jax.random.choice(sub, X.shape[0], (batch_size,), replace=False)
+            Xb, Yb = X[idx], Y[idx]
         if method == "gd":
-            value, updates, new_state = direction(params, state)
+            value, updates, new_state = direction(params, state, Xb, Yb)
             if drift:
                 acc = tuple(a + h * h * _ggt(updates, l) for l, a in enumerate(acc))
-            return value, (integrate.tree_axpy(-h, updates, params), new_state, acc)
-        value, new = integrate.step(params, lambda p: direction(p, state)[:2], h, method)
-        return value, (new, state, acc)
+            return value, (integrate.tree_axpy(-h, updates, params), new_state, acc, key)
+        value, new = integrate.step(params, lambda p: direction(p, state, Xb, Yb)[:2], h, method)
+        return value, (new, state, acc, key)
 
     return rule_step
 
 
-def _simulate(weights, state, acc, X, Y, offset, inv_p, h, steps, net, rule, method, product, batched, drift):
+def _simulate(
+    weights, state, acc, key, X, Y, offset, inv_p, h, steps, net, rule, method, product, batched, drift, batch_size=None
+):
     """Scan over the record steps; the carry holds params, rule state, drift sums and a divergence flag per seed.
 
     With ``batched`` every leaf has a leading seed axis: the step and the loss are vmapped over
@@ -437,7 +445,7 @@ def _simulate(weights, state, acc, X, Y, offset, inv_p, h, steps, net, rule, met
     the record axis first (T, [S,] ...).
     """
     objective = _objective(X, Y, offset, inv_p, net)
-    step = _stepper(X, Y, offset, inv_p, h, net, rule, method, product, drift)
+    step = _stepper(X, Y, offset, inv_p, h, net, rule, method, product, drift, batch_size)
     record_loss = objective
     if batched:
         step, record_loss = jax.vmap(step), jax.vmap(record_loss)
@@ -473,12 +481,14 @@ def _simulate(weights, state, acc, X, Y, offset, inv_p, h, steps, net, rule, met
         # Restart from k_end even if the loop exited early: all seeds are frozen then anyway.
         return (c, k_end, bad_step, bad_value), (c[0], c[2], value)
 
-    init = ((weights, state, acc), jnp.asarray(0, jnp.int64), no_step, jnp.zeros(initial.shape))
+    init = ((weights, state, acc, key), jnp.asarray(0, jnp.int64), no_step, jnp.zeros(initial.shape))
     (_, _, bad_step, bad_value), (w_rec, acc_rec, loss_rec) = jax.lax.scan(record, init, steps)
     return w_rec, acc_rec, loss_rec, bad_step, bad_value
 
 
-_simulate_jit = jax.jit(_simulate, static_argnames=("net", "rule", "method", "product", "batched", "drift"))
+_simulate_jit = jax.jit(
+    _simulate, static_argnames=("net", "rule", "method", "product", "batched", "drift", "batch_size")
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -549,12 +559,14 @@ def _run(X, Y, weights, h, t, activation, method, *, batched):
     X, Y, weights, activation = _prepare(X, Y, weights, activation, batched=batched)
     h = _checks.positive_float(h_name, h)
     steps = integrate.steps_for(t, h, exact=(method == "rk4"), h_name=h_name)
+    S = weights[0].shape[0] if batched else None
     net = _net(weights, activation)
     Xc, Yc, offset = linear_net.compress(X, Y) if net.is_linear else (X, Y, 0.0)
     w_rec, _, loss_rec, bad_step, bad_value = _simulate_jit(
         tuple(jnp.asarray(w) for w in weights),
         {},
         (),
+        jnp.zeros((S, 2) if batched else (2,), jnp.uint32),
         jnp.asarray(Xc),
         jnp.asarray(Yc),
         jnp.asarray(offset),
@@ -658,7 +670,9 @@ class Simulation:
         return ds
 
 
-def simulate(net, rule, task, params, *, lr, t, key=0, state=None, method="gd", drift=False) -> Simulation:
+def simulate(
+    net, rule, task, params, *, lr, t, key=0, state=None, method="gd", drift=False, batch_size=None
+) -> Simulation:
     """Train ``net`` on ``task`` with a learning rule, full batch, recording at gradient-flow times ``t``.
 
     Each step is ``params <- params - lr * update`` with the rule's update from the forward cache (Euler, so for
@@ -690,6 +704,10 @@ def simulate(net, rule, task, params, *, lr, t, key=0, state=None, method="gd", 
     drift : bool
         Accumulate ``lr^2 sum G_l G_l^T`` of the hidden layers (Euler only): the exact drift of feedback
         alignment's conserved quantities.
+    batch_size : int, optional
+        Minibatch SGD: every step uses ``batch_size`` items drawn without replacement (from ``key``); the update
+        is the minibatch mean, so time is still ``t = lr * step``. Recorded losses are full-batch. Default: full
+        batch.
 
     Returns
     -------
@@ -716,6 +734,12 @@ def simulate(net, rule, task, params, *, lr, t, key=0, state=None, method="gd", 
     method = _checks.one_of("method", method, integrate.STABILITY_LIMIT)
     if drift and method != "gd":
         raise ValueError("drift=True accumulates the Euler (GD-step) drift; use method='gd'")
+    if batch_size is not None:
+        batch_size = _checks.positive_int("batch_size", batch_size)
+        if batch_size > task.P:
+            raise ValueError(f"batch_size must be <= the number of items P = {task.P}; got {batch_size}")
+        if method != "gd":
+            raise ValueError("batch_size (minibatch SGD) needs method='gd'")
     h = _checks.positive_float("lr", lr)
     X, Y = _data(task.X, task.Y)
     if X.shape[1] != net.n_in or Y.shape[1] != net.n_out:
@@ -728,15 +752,17 @@ def simulate(net, rule, task, params, *, lr, t, key=0, state=None, method="gd", 
     n_seeds = W[0].shape[0] if batched else None
     if isinstance(key, int):
         key = jax.random.key(_checks.rng(key).integers(2**31))
+    key, batch_key = jax.random.split(key)
     if state is None:
         state = jax.vmap(rule.init)(jax.random.split(key, n_seeds), params) if batched else rule.init(key, params)
+    batch_keys = jax.random.key_data(jax.random.split(batch_key, n_seeds) if batched else batch_key)
     steps = integrate.steps_for(t, h, h_name="lr")
     lead = (n_seeds,) if batched else ()
     acc = tuple(jnp.zeros((*lead, w.shape[-2], w.shape[-2])) for w in W[:-1]) if drift else ()
     w_rec, acc_rec, loss_rec, bad_step, bad_value = _simulate_jit(
-        params, state, acc, jnp.asarray(X), jnp.asarray(Y), jnp.asarray(0.0), jnp.asarray(1.0 / X.shape[0]),
-        jnp.asarray(h), jnp.asarray(steps), net=net, rule=rule, method=method, product=False, batched=batched,
-        drift=bool(drift),
+        params, state, acc, batch_keys, jnp.asarray(X), jnp.asarray(Y), jnp.asarray(0.0),
+        jnp.asarray(1.0 / X.shape[0]), jnp.asarray(h), jnp.asarray(steps), net=net, rule=rule, method=method,
+        product=False, batched=batched, drift=bool(drift), batch_size=batch_size,
     )  # fmt: skip
     bad_step, bad_value = np.atleast_1d(np.asarray(bad_step)), np.atleast_1d(np.asarray(bad_value))
     failed = np.flatnonzero(bad_step >= 0)
