@@ -16,3 +16,18 @@ def test_readme_python_example_runs():
     table = {line.split()[0]: [float(x) for x in line.split()[1:]] for line in out.getvalue().splitlines()[1:]}
     assert set(table) == {"w2w1", "loss", "ntk"}  # rows: variable, max_abs_err, scale, rel_err
     assert all(rel < 0.01 for _, _, rel in table.values())  # GD at lr = 0.01 is within O(lr) of the exact flow
+
+
+def test_readme_rules_example_trains_under_every_rule():
+    text = (Path(__file__).parents[1] / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 2, "README.md lost its learning-rule example"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(blocks[1], "README.md", "exec"), {})
+    rows = [line.split() for line in out.getvalue().splitlines()]
+    assert [r[0] for r in rows] == ["gd", "fa", "dfa", "sign-fa"]
+    for r in rows:
+        assert float(r[4]) < 0.2 * float(r[2]), r  # every rule learns the task
+    gd = rows[0]
+    assert float(gd[-1]) == 1.0  # GD's pseudo-gradient is its gradient

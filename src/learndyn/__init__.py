@@ -14,6 +14,32 @@ jax.config.update("jax_enable_x64", True)
 
 __version__ = "0.1.0"
 
+# The curated public API: a task, a net, a rule, simulate or solve, compare. Modules stay importable for the rest.
+from learndyn import init, integrate, nets, observables, rules, tasks, theory  # noqa: E402
+from learndyn.nets import GLN, MLP  # noqa: E402
+from learndyn.observables import compare, entk, trajectory_from_weights  # noqa: E402
 from learndyn.tasks import Task  # noqa: E402
+from learndyn.theory.linear import exact_trajectory  # noqa: E402
+from learndyn.train import DivergenceError, Simulation, simulate, simulate_gd  # noqa: E402
 
-__all__ = ["Task", "__version__"]
+__all__ = [
+    "GLN",
+    "MLP",
+    "DivergenceError",
+    "Simulation",
+    "Task",
+    "__version__",
+    "compare",
+    "entk",
+    "exact_trajectory",
+    "init",
+    "integrate",
+    "nets",
+    "observables",
+    "rules",
+    "simulate",
+    "simulate_gd",
+    "tasks",
+    "theory",
+    "trajectory_from_weights",
+]
