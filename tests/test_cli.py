@@ -18,7 +18,7 @@ from learndyn.experiments import registry
 from learndyn.experiments.config import ExperimentConfig, option
 from learndyn.results import Check, Outcome
 
-EXPECTED = {"exact-linear", "linear-accuracy", "hierarchy", "continual", "reversal", "lambda-sweep"}
+EXPECTED = {"exact-linear", "linear-accuracy", "hierarchy", "continual", "reversal", "lambda-sweep", "fa-conservation"}
 
 
 @dataclass(frozen=True)

@@ -238,3 +238,16 @@ def test_minibatch_sgd():
     assert a.loss[-1] < 0.8 * a.loss[0]
     with pytest.raises(ValueError, match="batch_size must be <= the number of items P = 40; got 41"):
         train.simulate(net, "gd", task, params, lr=0.05, t=[1.0], batch_size=41)
+
+
+def test_fa_feedback_scales():
+    net = MLP((10, 400, 300, 3), activation="relu")
+    params = {"W": tuple(0.1 * w for w in net.init(jax.random.key(0))["W"])}
+    match = rules.FA(net).init(jax.random.key(1), params)["B"]
+    fan_out = rules.FA(net, feedback="fan_out").init(jax.random.key(1), params)["B"]
+    W = params["W"]
+    assert np.std(match[0]) == pytest.approx(np.sqrt(np.mean(np.asarray(W[1]) ** 2)), rel=0.02)
+    assert np.std(fan_out[0]) == pytest.approx(1 / np.sqrt(300), rel=0.02)
+    assert np.std(fan_out[1]) == pytest.approx(1 / np.sqrt(3), rel=0.05)
+    with pytest.raises(ValueError, match="feedback must be one of \\['fan_out', 'match'\\]"):
+        rules.FA(net, feedback="uniform")

@@ -134,15 +134,18 @@ class FA(_Backprop):
     """ρ-feedback alignment: hidden layers back-propagate through frozen ``B = rho W(0)^T + sqrt(1-rho^2) W~^T``.
 
     ``rho = 0`` is classic feedback alignment (Lillicrap et al. 2016), ``rho = 1`` starts as GD. ``W~`` has
-    i.i.d. Gaussian entries with the RMS entry of ``W_{l+1}(0)`` (or ``1/sqrt(n_{l+1})`` for a zero init), so the
-    feedback has the scale of the forward weights.
+    i.i.d. Gaussian entries with standard deviation set by ``feedback``: ``"match"`` (default) the RMS entry of
+    ``W_{l+1}(0)`` (``1/sqrt(n_{l+1})`` for a zero init), so the feedback has the scale of the forward weights;
+    ``"fan_out"`` ``1/sqrt(n_{l+1})``, the ``B ~ N(0, 1/n_{l+1})`` of Robertson & Koyejo 2024.
     """
 
     rho: float = 0.0
+    feedback: str = "match"
     name = "fa"
 
     def __post_init__(self):
         self._check_net()
+        _checks.one_of("feedback", self.feedback, ("match", "fan_out"))
         rho = _checks.real_float("rho", self.rho)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"rho must be in [0, 1]; got {self.rho!r}")
@@ -154,7 +157,8 @@ class FA(_Backprop):
         keys = jax.random.split(key, max(len(W) - 1, 1))
         B = []
         for k, W_next in zip(keys, W[1:], strict=False):
-            noise = _feedback_scale(W_next) * jax.random.normal(k, W_next.T.shape, dtype=W_next.dtype)
+            std = _feedback_scale(W_next) if self.feedback == "match" else 1.0 / jnp.sqrt(W_next.shape[0])
+            noise = std * jax.random.normal(k, W_next.T.shape, dtype=W_next.dtype)
             B.append(self.rho * W_next.T + jnp.sqrt(1.0 - self.rho**2) * noise)
         return {"B": tuple(B)}
 
