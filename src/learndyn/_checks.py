@@ -12,21 +12,36 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def as_matrix(name: str, value, *, rows: int | None = None, cols: int | None = None) -> np.ndarray:
-    """Return ``value`` as a finite float64 2-D array, or raise naming ``name``."""
+def as_array(name: str, value, ndim: int):
+    """Return ``value`` as a finite float64 ``ndim``-D array without zero-size axes, or raise naming ``name``.
+
+    A JAX tracer (inside ``jit``/``grad``) passes with its shape checked only: its values are not known yet.
+    """
+    import jax
+
+    if isinstance(value, jax.core.Tracer):
+        if value.ndim != ndim:
+            raise ValueError(f"{name} must be {ndim}-D; got shape {tuple(value.shape)}")
+        return value
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a real 2-D array; got {type(value).__name__}") from exc
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D; got shape {arr.shape}")
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise TypeError(f"{name} must be a real {ndim}-D array; got {type(value).__name__}") from exc
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D; got shape {arr.shape}")
+    if 0 in arr.shape:
         raise ValueError(f"{name} must have no zero-size dimension; got shape {arr.shape}")
+    finite(name, arr)
+    return arr
+
+
+def as_matrix(name: str, value, *, rows: int | None = None, cols: int | None = None) -> np.ndarray:
+    """Return ``value`` as a finite float64 2-D array, or raise naming ``name``."""
+    arr = as_array(name, value, 2)
     if rows is not None and arr.shape[0] != rows:
         raise ValueError(f"{name} must have {rows} rows; got shape {arr.shape}")
     if cols is not None and arr.shape[1] != cols:
         raise ValueError(f"{name} must have {cols} columns; got shape {arr.shape}")
-    finite(name, arr)
     return arr
 
 

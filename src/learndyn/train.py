@@ -154,28 +154,11 @@ def _is_tracer(x) -> bool:
     return isinstance(x, jax.core.Tracer)
 
 
-def _array(name, value, ndim):
-    if _is_tracer(value):
-        if value.ndim != ndim:
-            raise ValueError(f"{name} must be {ndim}-D; got shape {tuple(value.shape)}")
-        return value
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"{name} must be a real {ndim}-D array; got {type(value).__name__}") from exc
-    if arr.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D; got shape {arr.shape}")
-    if 0 in arr.shape:
-        raise ValueError(f"{name} must have no zero-size dimension; got shape {arr.shape}")
-    _checks.finite(name, arr)
-    return arr
-
-
 def _data(X, Y=None):
-    X = _array("X", X, 2)
+    X = _checks.as_array("X", X, 2)
     if Y is None:
         return X, None
-    Y = _array("Y", Y, 2)
+    Y = _checks.as_array("Y", Y, 2)
     if Y.shape[0] != X.shape[0]:
         raise ValueError(
             f"X and Y must have the same number of items (rows); got X.shape={tuple(X.shape)}, Y.shape={tuple(Y.shape)}"
@@ -204,7 +187,7 @@ def _weights(weights, n_in, n_out=None, *, batched=False, name="weights"):
                 f"leading seed axis; build it from per-seed tuples with stack_weights([...])"
             )
         try:
-            arr = _array(lname, W, ndim)
+            arr = _checks.as_array(lname, W, ndim)
         except ValueError as exc:
             if "-D" in str(exc):
                 raise ValueError(f"{exc}; each layer must have shape {shape_kind}") from None
