@@ -16,6 +16,30 @@ def test_correlations_match_definitions():
     np.testing.assert_allclose(svd.U[:, :2] * svd.s @ svd.V[:, :2].T, t.sigma_yx, atol=1e-13)
 
 
+def test_svd_is_orthogonal_descending_sign_fixed_and_cached():
+    t = tasks.Task(np.random.default_rng(2).normal(size=(9, 4)), np.random.default_rng(3).normal(size=(9, 3)))
+    svd = t.svd()
+    assert svd.m == 3 and svd.U.shape == (3, 3) and svd.V.shape == (4, 4)
+    np.testing.assert_allclose(svd.U.T @ svd.U, np.eye(3), atol=1e-13)
+    np.testing.assert_allclose(svd.V.T @ svd.V, np.eye(4), atol=1e-13)
+    assert (np.diff(svd.s) <= 0).all()
+    for k in range(svd.m):  # the largest-magnitude entry of each input mode is positive
+        assert svd.V[np.argmax(np.abs(svd.V[:, k])), k] > 0
+    assert t.svd() is svd
+
+
+def test_whitened_svd_divides_the_singular_values_by_the_input_scale():
+    h = tasks.hierarchy()  # sigma_xx = I / 8
+    sigma, c = h.whitened_correlation()
+    w = h.whitened_svd()
+    np.testing.assert_allclose(w.s, h.svd().s / c, rtol=1e-14)
+    np.testing.assert_array_equal(w.U, h.svd().U)
+    np.testing.assert_array_equal(w.V, h.svd().V)
+    np.testing.assert_allclose(w.U[:, :8] * w.s @ w.V[:, :8].T, sigma, atol=1e-13)
+    with pytest.raises(ValueError, match="not whitened"):
+        tasks.Task(np.random.default_rng(0).normal(size=(20, 3)), np.ones((20, 1))).whitened_svd()
+
+
 def test_whiten_gives_identity_covariance_and_keeps_targets_informative():
     X = np.random.default_rng(1).normal(size=(30, 5)) @ np.diag([3.0, 1.0, 0.2, 5.0, 1.0])
     Xw = tasks.whiten(X)
@@ -45,9 +69,9 @@ def test_non_white_inputs_raise_with_deviation_and_pointer():
 def test_hierarchy_singular_values():
     # Corrected s̃ of Σ̃ = YᵀX/8 to 1e-3 (the task of Braun et al. 2022, Fig. 3), and the uncorrected degenerate
     # ones.
-    s = np.linalg.svd(tasks.hierarchy().sigma_yx, compute_uv=False)
+    s = tasks.hierarchy().svd().s
     np.testing.assert_allclose(s, [0.389, 0.371, 0.258, 0.256, 0.180, 0.180, 0.179, 0.179], atol=1e-3)
-    s0 = np.linalg.svd(tasks.hierarchy(correct=False).sigma_yx, compute_uv=False)
+    s0 = tasks.hierarchy(correct=False).svd().s
     np.testing.assert_allclose(s0, [np.sqrt(8) / 8] * 2 + [0.25] * 2 + [np.sqrt(2) / 8] * 4, atol=1e-12)
 
 
@@ -85,9 +109,12 @@ def test_task_validation_messages():
 
 def test_test_split_goes_through_the_training_whitening_map():
     task = tasks.random_regression(40, 3, 2, seed=5, n_test=500)
-    rng = np.random.default_rng(5)
-    X = rng.normal(0.0, 1.0 / np.sqrt(3), size=(540, 3))  # the same draw as the constructor's
-    _, (mean, T) = tasks.whiten(X[:40], return_transform=True)
-    np.testing.assert_allclose(task.X_test, (X[40:] - mean) @ T, atol=1e-12)
+    raw = tasks.random_regression(40, 3, 2, seed=5, n_test=500, white=False)  # the same items, not whitened
+    np.testing.assert_array_equal(task.Y, raw.Y)
+    np.testing.assert_array_equal(task.Y_test, raw.Y_test)
+    Xw, (mean, T) = tasks.whiten(raw.X, return_transform=True)
+    np.testing.assert_allclose(task.X, Xw, atol=1e-12)
+    np.testing.assert_allclose(task.X_test, (raw.X_test - mean) @ T, atol=1e-12)
+    assert np.max(np.abs(task.X_test.T @ task.X_test / 500 - np.eye(3))) > 1e-3  # ... not whitened by its own map
     # The map whitens the population: the held-out covariance is close to I (sampling error ~ 1/sqrt(40)).
     assert np.max(np.abs(np.cov(task.X_test.T, bias=True) - np.eye(3))) < 0.6

@@ -30,9 +30,24 @@ def _two_layer_sizes(sizes: Sequence[int]) -> tuple[int, int, int]:
     return sizes[0], sizes[1], sizes[2]
 
 
-def _orthogonal(rng: np.random.Generator, n: int) -> np.ndarray:
-    """Haar-random orthogonal n x n matrix (QR with the sign fix)."""
-    q, r = np.linalg.qr(rng.normal(size=(n, n)))
+def random_orthogonal(seed, n: int) -> np.ndarray:
+    """Haar-random ``n x n`` orthogonal matrix (QR of a Gaussian matrix, with the sign fix that makes it Haar).
+
+    Parameters
+    ----------
+    seed : int or numpy.random.Generator
+        Seed, or a generator to draw from (it is advanced), for several matrices from one stream.
+    n : int
+        Size.
+
+    Examples
+    --------
+    >>> Q = random_orthogonal(0, 4)
+    >>> bool(np.allclose(Q.T @ Q, np.eye(4)))
+    True
+    """
+    n = _checks.positive_int("n", n)
+    q, r = np.linalg.qr(_checks.rng(seed).normal(size=(n, n)))
     return q * np.sign(np.diag(r))
 
 
@@ -71,7 +86,7 @@ def orthogonal(seed: int, sizes: Sequence[int], scale: float = 1.0) -> tuple[np.
     out = []
     for a, b in zip(sizes[:-1], sizes[1:], strict=True):
         n = max(a, b)
-        out.append(scale * _orthogonal(rng, n)[:b, :a])
+        out.append(scale * random_orthogonal(rng, n)[:b, :a])
     return tuple(out)
 
 
@@ -131,8 +146,48 @@ def lambda_balanced_from_svd(U, s, V, n_h: int, lam: float = 0.0, *, seed: int =
         D1[extra, extra] = np.sqrt(-lam)
     Uf = _complete(U, n_out)
     Vf = _complete(V, n_in)
-    R = _orthogonal(_checks.rng(seed), n_h)
+    R = random_orthogonal(seed, n_h)
     return R @ D1 @ Vf.T, Uf @ D2 @ R.T
+
+
+def balanced_from_qqt(qqt, n_in: int, n_h: int, lam: float = 0.0, *, seed: int = 0):
+    """``lam``-balanced weights ``(W1, W2)`` with ``Q Q^T = qqt``, e.g. to restart the exact theory from its own state.
+
+    ``qqt = [[W1^T W1, (W2 W1)^T], [W2 W1, W2 W2^T]]`` (``Q^T = [W1, W2^T]``), as the exact solution returns it.
+    A lambda-balanced net with ``lam = 0`` or ``n_h = m = min(n_in, n_out)`` is fixed, up to a hidden rotation that
+    no observable sees, by its map ``W2 W1 = U S V^T``: ``W1 = R S1 V^T``, ``W2 = U S2 R^T``
+    (:func:`lambda_balanced_from_svd`). Rebuilding from the map keeps the weights exactly balanced; factoring ``qqt``
+    by eigendecomposition would not (its round-off eigenvalues enter ``W2^T W2 - W1 W1^T`` at the square root of
+    machine precision).
+
+    Parameters
+    ----------
+    qqt : (n_in + n_out, n_in + n_out)
+        The Gram matrix of a ``lam``-balanced net.
+    n_in, n_h : int
+        Input dimension (where ``qqt`` splits) and hidden width of the rebuilt net.
+    lam : float
+        Balance of the net ``qqt`` belongs to; nonzero needs ``n_h = m``.
+    seed : int
+        Seed of the hidden rotation ``R``.
+
+    Examples
+    --------
+    >>> W1, W2 = zero_balanced(0, (3, 4, 2), 0.5)
+    >>> Q = np.concatenate([W1, W2.T], axis=1)
+    >>> V1, V2 = balanced_from_qqt(Q.T @ Q, 3, 4)
+    >>> bool(np.allclose(V2 @ V1, W2 @ W1) and balance_residual(V1, V2) < 1e-12)
+    True
+    """
+    qqt = _checks.as_matrix("qqt", qqt)
+    n_in = _checks.positive_int("n_in", n_in)
+    if qqt.shape[0] != qqt.shape[1] or qqt.shape[0] <= n_in:
+        raise ValueError(f"qqt must be square with more than n_in={n_in} rows; got shape {qqt.shape}")
+    m = min(n_in, qqt.shape[0] - n_in)
+    if lam != 0.0 and n_h != m:
+        raise ValueError(f"balanced_from_qqt needs lam = 0 or n_h = m = {m}; got lam={lam}, n_h={n_h}")
+    U, s, Vt = np.linalg.svd(qqt[n_in:, :n_in])
+    return lambda_balanced_from_svd(U, s[:m], Vt.T, n_h, lam, seed=seed)
 
 
 def _complete(U: np.ndarray, n: int) -> np.ndarray:

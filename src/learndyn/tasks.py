@@ -159,6 +159,22 @@ class Task:
             )
         return self.sigma_yx / c, c
 
+    def whitened_svd(self, tol: float = 1e-8) -> TaskSVD:
+        """SVD of the whitened correlation ``sigma_yx / c`` of :meth:`whitened_correlation` (raises likewise).
+
+        The modes the exact theory works in: the singular vectors of :meth:`svd` (cached, same signs) with the
+        singular values divided by ``c``. For inputs with ``sigma_xx = I`` (``c = 1``) it is :meth:`svd` itself.
+
+        Examples
+        --------
+        >>> h = hierarchy()  # sigma_xx = I / 8
+        >>> bool(np.allclose(h.whitened_svd().s, 8 * h.svd().s))
+        True
+        """
+        _, c = self.whitened_correlation(tol)
+        svd = self.svd()
+        return TaskSVD(U=svd.U, s=svd.s / c, V=svd.V)
+
     def with_targets(self, Y, Y_test=None, name: str | None = None) -> Task:
         """Return a copy of this task with new targets ``Y`` (same items), e.g. for reversal.
 

@@ -8,6 +8,9 @@ import xarray as xr
 from learndyn import init, observables, plots, train
 from learndyn.tasks import Task
 
+# Moved to learndyn.init; kept under its old name for code that imports it from here.
+weights_from_qqt = init.balanced_from_qqt
+
 # (panel title, y-axis label) per trajectory variable.
 _LABELS = {
     "loss": ("training loss", "L = 1/(2P) sum ||y - f||^2"),
@@ -76,22 +79,6 @@ def _spread(n: int, k: int) -> np.ndarray:
 def max_err(a: xr.Dataset, b: xr.Dataset, name: str) -> float:
     """Largest absolute difference of one variable of two trajectories on the same time grid."""
     return observables.max_abs_diff(a, b, [name])[name]
-
-
-def weights_from_qqt(qqt, n_in: int, n_h: int, lam: float = 0.0):
-    """lambda-balanced weights ``(W1, W2)`` with ``Q Q^T = qqt``, to restart the exact theory from its own state.
-
-    A lambda-balanced net with ``lam = 0`` or ``n_h = m`` is fixed, up to a hidden rotation that no observable sees,
-    by its map ``W2 W1 = U S V^T``: ``W1 = R S1 V^T``, ``W2 = U S2 R^T``
-    (:func:`learndyn.init.lambda_balanced_from_svd`).
-    Rebuilding from the map keeps the weights exactly balanced; factoring ``qqt`` by eigendecomposition would not
-    (its round-off eigenvalues enter ``W2^T W2 - W1 W1^T`` at the square root of machine precision).
-    """
-    m = min(n_in, qqt.shape[-1] - n_in)
-    if lam != 0.0 and n_h != m:
-        raise ValueError(f"weights_from_qqt needs lam = 0 or n_h = m = {m}; got lam={lam}, n_h={n_h}")
-    U, s, Vt = np.linalg.svd(np.asarray(qqt)[n_in:, :n_in])
-    return init.lambda_balanced_from_svd(U, s[:m], Vt.T, n_h, lam)
 
 
 def qqt_from_blocks(ds: xr.Dataset, k: int = -1) -> np.ndarray:

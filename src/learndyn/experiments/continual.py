@@ -24,7 +24,7 @@ import numpy as np
 import xarray as xr
 
 from learndyn import init, observables, plots, tasks, train
-from learndyn.experiments._common import gd_trajectory, qqt_from_blocks, weights_from_qqt
+from learndyn.experiments._common import gd_trajectory, qqt_from_blocks
 from learndyn.experiments.config import ExperimentConfig, option
 from learndyn.experiments.registry import experiment
 from learndyn.progress import track
@@ -78,7 +78,7 @@ class Config(ExperimentConfig):
                 f"than input dimensions, which go up to sweep_dim_max; use sweep_P >= {self.sweep_dim_max + 1}"
             )
         task_list, init_seed = _task_sequence(self)
-        s_max = max(float(np.linalg.norm(tk.whitened_correlation()[0], 2)) for tk in task_list)
+        s_max = max(float(tk.whitened_svd().s[0]) for tk in task_list)
         W1, W2 = init.zero_balanced(init_seed, (self.n_in, self.n_h, self.n_out), self.sigma)
         a_max = float(np.linalg.norm(W2 @ W1, 2))
         if self.lr * max(s_max, a_max) >= 1:
@@ -123,7 +123,7 @@ def _sweep_draws(cfg: Config):
 
 def _sweep_sharpness(t1, t2, w0) -> float:
     """Estimate of GD's sharpness on a sweep run: ||W1||^2 + ||W2||^2 of the init plus twice the larger task's s_max."""
-    s_max = max(float(np.linalg.norm(tk.whitened_correlation()[0], 2)) for tk in (t1, t2))
+    s_max = max(float(tk.whitened_svd().s[0]) for tk in (t1, t2))
     return float(np.linalg.norm(w0[0], 2) ** 2 + np.linalg.norm(w0[1], 2) ** 2 + 2 * s_max)
 
 
@@ -148,7 +148,7 @@ def run(cfg: Config) -> Outcome:
     for k, task in enumerate(track(task_list, "tasks in sequence (GD and chained exact solution)")):
         sim, w_sim = gd_trajectory(task, w_sim, lr=cfg.lr, t=t_local, ntk=False, rsm=False)
         th = exact_trajectory(task, *w_th, sim["t"].values, ntk=False, rsm=False)
-        w_th = weights_from_qqt(qqt_from_blocks(th), cfg.n_in, cfg.n_h)
+        w_th = init.balanced_from_qqt(qqt_from_blocks(th), cfg.n_in, cfg.n_h)
         out.data[f"task{k}/simulation"], out.data[f"task{k}/theory"] = sim, th
         out.check_gd_error(f"theory_vs_gd_max_err_w2w1_task{k}", sim, th, cfg.lr, "chained across task switches")
         # A task's t = 0 is the previous task's end: the concatenated curves record it once.

@@ -83,7 +83,8 @@ def run(cfg: Config) -> Outcome:
     t_end = cfg.lr * cfg.steps
     t = train.log_times(cfg.lr, t_end, cfg.n_records, step=cfg.lr)
     sigma, _ = task.whitened_correlation()
-    U, s, Vt = np.linalg.svd(sigma)
+    svd = task.whitened_svd()
+    U, s, Vt = svd.U, svd.s, svd.V.T
     shape = f"{cfg.n_in}-{cfg.n_h}-{cfg.n_out}"
     for k, scale in track(list(enumerate(cfg.sigmas)), "exact-linear: initialisations (GD, RK4, exact)"):
         label = "small" if scale == min(cfg.sigmas) else ("large" if scale == max(cfg.sigmas) else f"init{k}")

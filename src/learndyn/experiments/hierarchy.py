@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from learndyn import init, plots, tasks, train
+from learndyn._numerics import crossing_time, time_to_fraction
 from learndyn.experiments._common import gd_trajectory, max_err, qqt_from_blocks
 from learndyn.experiments.config import ExperimentConfig, option
 from learndyn.experiments.registry import experiment
@@ -70,7 +71,8 @@ def run(cfg: Config) -> Outcome:
     out = Outcome()
     task = tasks.hierarchy()
     sigma, c = task.whitened_correlation()  # sigma = Sigma_yx / c with Sigma_xx = c I, c = 1/8
-    U, s, Vt = np.linalg.svd(task.sigma_yx)
+    svd = task.svd()  # of Sigma_yx itself (not whitened): s̃ as the paper reports it
+    U, s, Vt = svd.U, svd.s, svd.V.T
     out.check(
         "singular_values_vs_reference",
         float(np.max(np.abs(s - REFERENCE_SINGULAR_VALUES))),
@@ -121,8 +123,7 @@ def run(cfg: Config) -> Outcome:
     # Mode order: half-rise time of each mode's strength u_k^T W2 W1 Sigma_xx v_k (final value s̃_k), small init.
     strength = c * np.einsum("ok,toi,ik->tk", U, sims["small"]["w2w1"].values, Vt.T)
     times = sims["small"]["t"].values
-    reached = strength >= s / 2
-    half = np.array([times[np.argmax(reached[:, k])] if reached[:, k].any() else np.nan for k in range(n)])
+    half = crossing_time(times, strength, s / 2, above=True, never=np.nan)
     distinct = [(i, j) for i in range(n) for j in range(i + 1, n) if s[i] > 1.02 * s[j]]
     inversions = sum(half[i] > half[j] for i, j in distinct) if np.isfinite(half).all() else np.nan
     out.check(
@@ -135,8 +136,8 @@ def run(cfg: Config) -> Outcome:
     )
 
     def t90(ds):
-        gap = ds["loss"].values - ds["loss"].values[-1]
-        return float(ds["t"].values[np.argmax(gap <= 0.1 * gap[0])])
+        loss = ds["loss"].values
+        return time_to_fraction(ds["t"].values, loss, 0.1, floor=loss[-1])
 
     out.check(
         "balanced_faster_than_small",

@@ -19,6 +19,7 @@ import numpy as np
 import xarray as xr
 
 from learndyn import init, observables, plots, tasks, train
+from learndyn._numerics import decay_rate, time_to_fraction
 from learndyn.experiments._common import gd_trajectory, max_err
 from learndyn.experiments.config import ExperimentConfig, option
 from learndyn.experiments.registry import experiment
@@ -151,7 +152,7 @@ def _task(cfg: Config) -> tasks.Task:
 
 def _task_spectrum(cfg: Config) -> np.ndarray:
     """Singular values s̃ of the task's whitened input-output correlation, largest first."""
-    return np.linalg.svd(_task(cfg).whitened_correlation()[0], compute_uv=False)
+    return _task(cfg).whitened_svd().s
 
 
 @experiment(
@@ -166,10 +167,9 @@ def run(cfg: Config) -> Outcome:
     out = Outcome()
     task = _task(cfg)
     sigma = task.whitened_correlation()[0]
-    s_task = np.linalg.svd(sigma, compute_uv=False)
+    s_task = task.whitened_svd().s
     rng = np.random.default_rng(cfg.seed + 1)
-    U0, _ = np.linalg.qr(rng.normal(size=(cfg.n_out, cfg.n_out)))
-    V0, _ = np.linalg.qr(rng.normal(size=(cfg.n_in, cfg.n_in)))
+    U0, V0 = init.random_orthogonal(rng, cfg.n_out), init.random_orthogonal(rng, cfg.n_in)
     if cfg.n_in == cfg.n_out and np.linalg.det(U0 @ V0.T) * np.linalg.det(sigma) < 0:
         V0[:, 0] *= -1.0
     s0 = cfg.init_scale * np.sort(rng.uniform(0.5, 1.5, size=min(cfg.n_in, cfg.n_out)))[::-1]
@@ -185,8 +185,7 @@ def run(cfg: Config) -> Outcome:
         sim, _ = gd_trajectory(task, (W1, W2), lr=lr, t=t, ntk=False, rsm=False)
         th = exact_trajectory(task, W1, W2, sim["t"].values, rsm=False)
         loss = sim["loss"].values
-        reached = loss <= 0.1 * loss[0]
-        t_learn = float(sim["t"].values[np.argmax(reached)]) if reached.any() else np.inf
+        t_learn = time_to_fraction(sim["t"].values, loss, 0.1)
         k0, k1 = th["ntk"].values[0], th["ntk"].values[-1]
         kdist = float(observables.kernel_distance(k0, k1))
         kchange = float(np.linalg.norm(k1 - k0) / np.linalg.norm(k1))
@@ -254,8 +253,7 @@ def run(cfg: Config) -> Outcome:
     W1, W2 = init.lambda_balanced_from_svd(U0, s0, V0, cfg.n_h, float(lam_v[big]), seed=cfg.seed + 2)
     res = train.simulate_gd(task.X, task.Y, (W1, W2), lr=lr_big, t=t_rel)
     loss, tt = res.loss, res.t
-    window = (loss < 1e-3 * loss[0]) & (loss > 1e-10 * loss[0])
-    rate = -np.polyfit(tt[window], np.log(loss[window]), 1)[0] if window.sum() >= 3 else np.nan
+    rate, window = decay_rate(tt, loss, between=(1e-10, 1e-3))
     out.data["relaxation"] = xr.Dataset(
         {"loss": ("t", loss), "fit_window": ("t", window)},
         coords={"t": tt},

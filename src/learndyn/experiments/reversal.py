@@ -21,7 +21,8 @@ import numpy as np
 import xarray as xr
 
 from learndyn import init, plots, tasks, train
-from learndyn.experiments._common import gd_trajectory, qqt_from_blocks, weights_from_qqt
+from learndyn._numerics import crossing_time, decay_rate, time_to_fraction
+from learndyn.experiments._common import gd_trajectory, qqt_from_blocks
 from learndyn.experiments.config import ExperimentConfig, option
 from learndyn.experiments.registry import experiment
 from learndyn.progress import track
@@ -41,9 +42,7 @@ class Config(ExperimentConfig):
 
     seed: int = option(0, "seed of the task (inputs, teacher's singular vectors) and of the initial weights", ge=0)
     n_h: int = option(6, "hidden width of the two-layer net; >= len(teacher_s)", ge=1)
-    P: int = option(
-        16, "number of training items; > len(teacher_s) so that the inputs can be whitened", ge=2
-    )
+    P: int = option(16, "number of training items; > len(teacher_s) so that the inputs can be whitened", ge=2)
     teacher_s: tuple[float, ...] = option(
         (1.0, 0.7, 0.5, 0.3), "singular values of the teacher map; their number is the input and output dimension", gt=0
     )
@@ -132,15 +131,8 @@ def _teacher_task(cfg: Config) -> tasks.Task:
     n = len(cfg.teacher_s)
     rng = np.random.default_rng(cfg.seed)
     X = tasks.whiten(rng.normal(size=(cfg.P, n)))
-    U, _ = np.linalg.qr(rng.normal(size=(n, n)))
-    V, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    U, V = init.random_orthogonal(rng, n), init.random_orthogonal(rng, n)
     return tasks.Task(X, X @ (U @ np.diag(cfg.teacher_s) @ V.T).T, name="reversal-teacher")
-
-
-def _time_to_10pct(t, loss):
-    """First time the loss is <= 10% of its initial value (inf: never)."""
-    reached = np.asarray(loss) <= 0.1 * loss[0]
-    return float(np.asarray(t)[np.argmax(reached)]) if reached.any() else np.inf
 
 
 @experiment(
@@ -157,7 +149,8 @@ def run(cfg: Config) -> Outcome:
     rev = tasks.reversal(task)
     n = task.n_in
     sigma = task.whitened_correlation()[0]
-    U, s, Vt = np.linalg.svd(sigma)
+    svd = task.whitened_svd()
+    U, s, Vt = svd.U, svd.s, svd.V.T
     W = init.match_det_sign(*init.zero_balanced(cfg.seed + 1, (n, cfg.n_h, n), cfg.sigma), sigma)
     t1 = train.log_times(cfg.lr, cfg.lr * cfg.steps_learn, cfg.n_records, step=cfg.lr)
     learn, W_learned = gd_trajectory(task, W, lr=cfg.lr, t=t1, ntk=False, rsm=False)
@@ -168,7 +161,7 @@ def run(cfg: Config) -> Outcome:
     t2 = train.log_times(cfg.lr, cfg.lr * cfg.steps_reverse, cfg.n_records, step=cfg.lr)
     sim = gd_trajectory(rev, W_learned, lr=cfg.lr, t=t2, ntk=False, rsm=False)[0]
     th = exact_trajectory(
-        rev, *weights_from_qqt(qqt_from_blocks(learn_th), n, cfg.n_h), sim["t"].values, ntk=False, rsm=False
+        rev, *init.balanced_from_qqt(qqt_from_blocks(learn_th), n, cfg.n_h), sim["t"].values, ntk=False, rsm=False
     )
     out.data.update(
         {"learn/simulation": learn, "learn/theory": learn_th, "reverse/simulation": sim, "reverse/theory": th}
@@ -215,8 +208,7 @@ def run(cfg: Config) -> Outcome:
         "shallow GD against the closed form, relative to max|W0 + sigma|: (1-lr)^k vs e^{-lr k}",
     )
     err = np.linalg.norm(shallow.weights[0] + sigma, axis=(1, 2))
-    window = (err < 0.5 * err[0]) & (err > 1e-8 * err[0])
-    rate = -np.polyfit(shallow.t[window], np.log(err[window]), 1)[0] if window.sum() >= 3 else np.nan
+    rate, _ = decay_rate(shallow.t, err, between=(1e-8, 0.5))
     out.check(
         "shallow_error_rate",
         abs(rate - 1.0),
@@ -225,8 +217,8 @@ def run(cfg: Config) -> Outcome:
         "|fitted decay rate of ||W + sigma|| - 1|: a shallow net reverses as e^{-t}, up to GD's O(lr) shift of the "
         "rate (Braun et al. 2022, Fig. 6b; nan: the error never fell below half its initial value)",
     )
-    t_deep = _time_to_10pct(sim["t"].values, sim["loss"].values)
-    t_shallow = _time_to_10pct(shallow.t, shallow.loss)
+    t_deep = time_to_fraction(sim["t"].values, sim["loss"].values, 0.1)
+    t_shallow = time_to_fraction(shallow.t, shallow.loss, 0.1)
     out.check(
         "deep_stall_vs_shallow",
         t_deep / t_shallow,
@@ -249,8 +241,7 @@ def run(cfg: Config) -> Outcome:
         strength = -np.einsum("ok,toi,ik->tk", U, res.weights[1] @ res.weights[0], Vt.T)  # along -sigma's modes
         a = modes.lambda_mode(s, -s, float(lam), res.t)
         err_mode[j] = float(np.max(np.abs(strength - a)))
-        escaped = strength[:, 0] >= s[0] / 2
-        t_esc[j] = float(res.t[np.argmax(escaped)]) if escaped.any() else np.nan
+        t_esc[j] = crossing_time(res.t, strength[:, 0], s[0] / 2, above=True, never=np.nan)
         out.data[f"escape/lam_{lam:g}"] = xr.Dataset(
             {"strength_rk4": (("t", "mode"), strength), "strength_theory": (("t", "mode"), a)},
             coords={"t": res.t, "mode": np.arange(n)},

@@ -57,6 +57,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from learndyn import _checks
+from learndyn._numerics import relax_integral
 from learndyn.init import balanced_factors, balancedness, check_lambda_shape
 
 __all__ = [
@@ -321,13 +322,6 @@ def _stable_setup(parts) -> _Stable:
     )
 
 
-def _one_minus_exp_over(rate, theta):
-    """``(1 - exp(-2 rate theta)) / rate`` elementwise, ``-> 2 theta`` as ``rate -> 0``."""
-    rate = np.asarray(rate, dtype=np.float64)
-    num = -np.expm1(-2.0 * rate * theta)
-    return np.divide(num, rate, out=2.0 * np.broadcast_to(theta, num.shape).copy(), where=rate > 0)
-
-
 def _stable_AZ(st: _Stable, theta: np.ndarray):
     """``(A, Z)`` of the stable closed form for a batch of times: ``QQ^T = Z A^{-1} Z^T``.
 
@@ -339,7 +333,7 @@ def _stable_AZ(st: _Stable, theta: np.ndarray):
     th = theta[:, None]  # (T, 1)
     kap = st.kappa[None, :]  # (1, m)
     e = np.exp(-kap * th)  # (T, m)
-    h = _one_minus_exp_over(kap, th)  # (1 - e^2) / kappa  (T, m)
+    h = relax_integral(kap, th)  # (1 - e^2) / kappa  (T, m)
     ee = e[:, :, None] * e[:, None, :]  # (T, m, m)
     # A = e (4 G + P1^T diag(h) P1) e + diag(h) + 4 d(theta) e MtM e
     A = (st.P1.T[None] * h[:, None, :]) @ st.P1[None]
@@ -357,7 +351,7 @@ def _stable_AZ(st: _Stable, theta: np.ndarray):
         Z[:, st.ext_rows] += st.ext2Mb[None] * np.exp((mu - kap) * th)[:, None, :]
         # d(theta) e_i e_j = f_i f_j (1 - e^{-2|mu| th}) / (2|mu|), f = e^{(max(mu,0) - kappa) th}
         f = np.exp((max(mu, 0.0) - kap) * th)
-        c = _one_minus_exp_over(abs(mu), theta) / 2.0  # (T,)
+        c = relax_integral(abs(mu), theta) / 2.0  # (T,)
         A += 4.0 * c[:, None, None] * st.MtM[None] * (f[:, :, None] * f[:, None, :])
     return A, Z  # (T, m, m), (T, n, m)
 

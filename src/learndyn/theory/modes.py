@@ -37,6 +37,7 @@ import scipy.sparse as sps
 from scipy.integrate import solve_ivp
 
 from learndyn._checks import as_matrix, positive_float, positive_int, times
+from learndyn._numerics import relax_integral
 
 __all__ = [
     "aligned_product",
@@ -100,18 +101,6 @@ def _over_time(theta: np.ndarray, mode_ndim: int) -> np.ndarray:
     return theta.reshape(theta.shape + (1,) * mode_ndim)
 
 
-def _relax_integral(rate: np.ndarray, theta: np.ndarray) -> np.ndarray:
-    """``(1 - exp(-2 rate theta)) / rate``, accurate for ``rate -> 0`` (limit ``2 theta``).
-
-    ``expm1`` keeps full relative accuracy for small ``rate * theta``; the result is bounded by
-    ``min(2 theta, 1 / rate)``, so nothing overflows at large ``theta``.
-    """
-    rate, theta = np.broadcast_arrays(rate, theta)
-    positive = rate > 0
-    safe = np.where(positive, rate, 1.0)
-    return np.where(positive, -np.expm1(-2.0 * safe * theta) / safe, 2.0 * theta)
-
-
 # --------------------------------------------------------------------------------------------
 # Saxe (2014): zero-balanced aligned modes
 # --------------------------------------------------------------------------------------------
@@ -169,7 +158,7 @@ def saxe_mode(s_tilde, a0, t, *, tau: float = 1.0) -> np.ndarray:
     s, a0 = _broadcast(s_tilde=s, a0=a0)
     th = _over_time(theta, s.ndim)
     eps = np.exp(-2.0 * s * th)
-    return a0 / (eps + a0 * _relax_integral(s, th))
+    return a0 / (eps + a0 * relax_integral(s, th))
 
 
 def saxe_learning_time(s_tilde, a0, a_final, *, tau: float = 1.0):
@@ -283,7 +272,7 @@ def signed_aligned_mode(s_tilde, s, b, c, t, *, tau: float = 1.0) -> np.ndarray:
         )
     th = _over_time(theta, st.ndim)
     eps = np.exp(-2.0 * st * th)
-    g = _relax_integral(st, th)
+    g = relax_integral(st, th)
     aligned = s / (eps + s * g)
     stuck = -s * eps / (1.0 + s * g)
     return np.where(b != 0, aligned, stuck)
@@ -380,7 +369,7 @@ def lambda_mode(s_tilde, a0, lam, t, *, tau: float = 1.0) -> np.ndarray:
     th = _over_time(theta, st.ndim)
     eps = np.exp(-2.0 * kappa * th)
     one_minus_eps = -np.expm1(-2.0 * kappa * th)
-    g = _relax_integral(kappa, th)
+    g = relax_integral(kappa, th)
     # The two numerator factors equal 2 s2 and 2 s1 at eps = 1 (A+ b + A- c = 2 s2,
     # A- b - A+ c = 2 s1). Early on, write them as that exact start plus a (1 - eps) correction, so
     # a tiny a0 keeps its relative accuracy; late, use the closed form as written, whose limit is exact.

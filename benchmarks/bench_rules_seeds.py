@@ -1,0 +1,59 @@
+"""Benchmark: ``simulate`` with a batch of seeds (vmapped) against one seed alone, for GD and FA.
+
+Run from the repository root::
+
+    python benchmarks/bench_rules_seeds.py             # width 256, 3 hidden layers, P = 256, 200 steps, 32 seeds
+
+Reported per rule: one seed (warm), all seeds in one vmapped call (warm), and the per-seed cost ratio
+``(t_batch / S) / t_one`` (target: at most 1.5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import jax
+
+from learndyn import rules, tasks, train
+from learndyn.nets import MLP
+
+
+def best_of(fn, repeats):
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--width", type=int, default=256)
+    parser.add_argument("--seeds", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--P", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    task = tasks.random_regression(args.P, 20, 1, seed=0)
+    net = MLP((20, args.width, args.width, args.width, 1), activation="relu")
+    keys = jax.random.split(jax.random.key(0), args.seeds)
+    batched = jax.vmap(net.init)(keys)
+    one = net.init(keys[0])
+    lr = 0.01
+    t = [0.0, lr * args.steps]
+    print(f"width {args.width}, 3 hidden layers, P = {args.P}, {args.steps} steps, {args.seeds} seeds, float64")
+    for name in ("gd", "fa"):
+        rule = rules.get(name, net)
+        t_one = best_of(lambda rule=rule: train.simulate(net, rule, task, one, lr=lr, t=t), args.repeats)
+        t_all = best_of(lambda rule=rule: train.simulate(net, rule, task, batched, lr=lr, t=t), args.repeats)
+        ratio = (t_all / args.seeds) / t_one
+        print(
+            f"{name:3s}: one seed {t_one:.3f} s | {args.seeds} seeds vmapped {t_all:.3f} s | per-seed ratio {ratio:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
