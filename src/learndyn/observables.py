@@ -418,14 +418,24 @@ def _dataset(task: Task, t, data: dict, attrs) -> xr.Dataset:
     return describe_variables(xr.Dataset(data, coords=coords, attrs=dict(attrs or {})))
 
 
-def max_abs_diff(a: xr.Dataset, b: xr.Dataset, names: Sequence[str] | None = None) -> dict[str, float]:
+def qqt_from_blocks(ds: xr.Dataset, k: int = -1) -> np.ndarray:
+    """Reassemble ``QQ^T = [[W1^T W1, (W2 W1)^T], [W2 W1, W2 W2^T]]`` at record ``k`` of a linear trajectory."""
+    m, g1, g2 = ds["w2w1"].values[k], ds["w1tw1"].values[k], ds["w2w2t"].values[k]
+    return np.block([[g1, m.T], [m, g2]])
+
+
+def max_abs_diff(a: xr.Dataset, b: xr.Dataset, names: Sequence[str] | str | None = None):
     """Largest absolute difference per shared variable of two trajectories on the same time grid.
+
+    ``names`` a single variable name returns that float; a list (or None: every shared variable) returns a dict.
 
     Raises
     ------
     ValueError
         When the time grids differ (by more than 1e-9 relative) or a requested variable is missing.
     """
+    if isinstance(names, str):
+        return max_abs_diff(a, b, [names])[names]
     if a.sizes.get("t") != b.sizes.get("t") or not np.allclose(a["t"], b["t"], rtol=1e-9, atol=1e-12):
         raise ValueError("the two trajectories must share the time grid t to compare them")
     names = list(names) if names is not None else [v for v in a.data_vars if v in b.data_vars]

@@ -80,3 +80,49 @@ def matrix(ax, M, title: str = "", *, symmetric: bool = True):
     ax.set_yticks([])
     plt.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     return ax
+
+
+#: (panel title, y-axis label) of the standard trajectory variables.
+LABELS = {
+    "loss": ("training loss", "L = 1/(2P) sum ||y - f||^2"),
+    "w2w1": ("network map", "entries of W2 W1"),
+    "w1tw1": ("input-side representation", "entries of W1^T W1"),
+    "w2w2t": ("output-side representation", "entries of W2 W2^T"),
+    "ntk": ("neural tangent kernel", "entries of NTK (items x outputs)"),
+    "rsm_in": ("input representational similarity", "entries of X W1^T W1 X^T"),
+    "f": ("outputs on training items", "f"),
+}
+
+
+def _spread(n: int, k: int) -> np.ndarray:
+    """Up to k column indices spread over range(n) (diagonal-ish picks for flattened matrices)."""
+    return np.unique(np.linspace(0, n - 1, min(n, k)).round().astype(int))
+
+
+def overlay(sim, theory, names, *, title: str = "", max_curves: int = 12):
+    """Panels (3 per row) of the trajectory variables ``names``: simulation solid, theory dashed, log time axis.
+
+    ``sim`` and ``theory`` are trajectory Datasets on the same time grid (``theory`` may be None).
+    """
+    ncols = min(3, len(names))
+    fig, axes = figure(ncols, -(-len(names) // ncols))
+    for ax in axes.ravel()[len(names) :]:
+        ax.set_visible(False)
+    for ax, name in zip(axes.ravel(), names, strict=False):
+        s = sim[name].values.reshape(sim.sizes["t"], -1)
+        th = None if theory is None else theory[name].values.reshape(theory.sizes["t"], -1)
+        idx = _spread(s.shape[1], max_curves)
+        sim_vs_theory(
+            ax,
+            sim["t"].values,
+            s[:, idx],
+            None if th is None else th[:, idx],
+            title=LABELS.get(name, (name, name))[0],
+            ylabel=LABELS.get(name, (name, name))[1],
+            logx=True,
+            logy=(name == "loss"),
+        )
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

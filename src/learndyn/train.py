@@ -41,6 +41,7 @@ __all__ = [
     "DivergenceError",
     "GDResult",
     "forward",
+    "gd_trajectory",
     "gradient_flow_rk4",
     "linear_times",
     "log_times",
@@ -50,6 +51,7 @@ __all__ = [
     "simulate",
     "simulate_gd",
     "simulate_gd_seeds",
+    "rk4_trajectory",
     "stack_weights",
 ]
 
@@ -973,3 +975,36 @@ def stack_weights(weight_tuples: Sequence):
                 )
         per_seed.append(arrs)
     return tuple(np.stack(layer) for layer in zip(*per_seed, strict=True))
+
+
+def gd_trajectory(task, weights, *, lr: float, t, ntk: bool = True, rsm: bool = True, activation: str = "linear"):
+    """Full-batch GD from ``weights`` on ``task``, recorded at times ``t`` (``t = lr * step``), as a trajectory.
+
+    The variables come from the simulated net's own forward pass (:func:`learndyn.observables.trajectory_from_weights`;
+    for nonlinear nets ``rsm`` keeps only the first hidden layer's RSM).
+
+    Returns
+    -------
+    (xarray.Dataset, tuple of the final weights)
+    """
+    from learndyn import observables
+
+    res = simulate_gd(task.X, task.Y, tuple(weights), lr=lr, t=t, activation=activation)
+    rsm_arg = rsm if res.net.is_linear else (None if rsm else False)
+    ds = observables.trajectory_from_weights(task, res.t, res.weights, res.net, ntk=ntk, rsm=rsm_arg)
+    ds.attrs.update(source="simulation", method="gd", lr=float(lr), activation=activation)
+    return ds, tuple(np.asarray(W[-1]) for W in res.weights)
+
+
+def rk4_trajectory(task, weights, *, t, dt: float, ntk: bool = False, rsm: bool = False):
+    """RK4 gradient flow of a linear net from ``weights`` on ``task``, as a trajectory Dataset.
+
+    The requested times are rounded to distinct multiples of ``dt``, so the trajectory never repeats a time.
+    """
+    from learndyn import observables
+
+    t = dt * np.unique(np.round(np.asarray(t) / dt))
+    res = gradient_flow_rk4(task.X, task.Y, tuple(weights), t=t, dt=dt)
+    ds = observables.trajectory_from_weights(task, res.t, res.weights, ntk=ntk, rsm=rsm)
+    ds.attrs.update(source="rk4", method="rk4", dt=float(dt))
+    return ds

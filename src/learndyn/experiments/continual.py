@@ -24,7 +24,6 @@ import numpy as np
 import xarray as xr
 
 from learndyn import init, observables, plots, tasks, train
-from learndyn.experiments._common import gd_trajectory, qqt_from_blocks
 from learndyn.experiments.config import ExperimentConfig, option
 from learndyn.experiments.registry import experiment
 from learndyn.progress import track
@@ -146,9 +145,9 @@ def run(cfg: Config) -> Outcome:
     loss_sim, loss_th, map_sim, map_th, t_all, balance = [], [], [], [], [], []
     end_loss = np.zeros((cfg.n_tasks, cfg.n_tasks))  # end_loss[i, j]: loss of task i after training on task j
     for k, task in enumerate(track(task_list, "tasks in sequence (GD and chained exact solution)")):
-        sim, w_sim = gd_trajectory(task, w_sim, lr=cfg.lr, t=t_local, ntk=False, rsm=False)
+        sim, w_sim = train.gd_trajectory(task, w_sim, lr=cfg.lr, t=t_local, ntk=False, rsm=False)
         th = exact_trajectory(task, *w_th, sim["t"].values, ntk=False, rsm=False)
-        w_th = init.balanced_from_qqt(qqt_from_blocks(th), cfg.n_in, cfg.n_h)
+        w_th = init.balanced_from_qqt(observables.qqt_from_blocks(th), cfg.n_in, cfg.n_h)
         out.data[f"task{k}/simulation"], out.data[f"task{k}/theory"] = sim, th
         out.check_gd_error(f"theory_vs_gd_max_err_w2w1_task{k}", sim, th, cfg.lr, "chained across task switches")
         # A task's t = 0 is the previous task's end: the concatenated curves record it once.

@@ -18,8 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from learndyn import init, observables, tasks, train
-from learndyn.experiments._common import gd_trajectory, max_err, overlay, rk4_trajectory
+from learndyn import init, observables, plots, tasks, train
 from learndyn.experiments.config import ExperimentConfig, option
 from learndyn.experiments.registry import experiment
 from learndyn.progress import track
@@ -90,12 +89,12 @@ def run(cfg: Config) -> Outcome:
         label = "small" if scale == min(cfg.sigmas) else ("large" if scale == max(cfg.sigmas) else f"init{k}")
         W1, W2 = init.zero_balanced(cfg.seed + 100 + k, (cfg.n_in, cfg.n_h, cfg.n_out), scale)
         W1, W2 = init.match_det_sign(W1, W2, sigma)
-        sim, (W1e, W2e) = gd_trajectory(task, (W1, W2), lr=cfg.lr, t=t)
+        sim, (W1e, W2e) = train.gd_trajectory(task, (W1, W2), lr=cfg.lr, t=t)
         th = exact_trajectory(task, W1, W2, sim["t"].values)
         # RK4 records at the GD times rounded to its own steps (fewer, distinct times when rk4_dt > lr).
         t_rk4 = np.unique(cfg.rk4_dt * np.round(sim["t"].values / cfg.rk4_dt))
-        ref = rk4_trajectory(task, (W1, W2), t=t_rk4, dt=cfg.rk4_dt)
-        half, _ = gd_trajectory(task, (W1, W2), lr=cfg.lr / 2, t=sim["t"].values, ntk=False, rsm=False)
+        ref = train.rk4_trajectory(task, (W1, W2), t=t_rk4, dt=cfg.rk4_dt)
+        half, _ = train.gd_trajectory(task, (W1, W2), lr=cfg.lr / 2, t=sim["t"].values, ntk=False, rsm=False)
 
         def theory_on(grid, th=th, W1=W1, W2=W2):
             """The theory on another run's grid, reusing ``th`` when the grids agree (lr a multiple of rk4_dt)."""
@@ -106,7 +105,7 @@ def run(cfg: Config) -> Outcome:
 
         out.check(
             f"theory_vs_rk4_max_err_{label}",
-            max(max_err(ref, theory_on(ref), v) for v in ("w2w1", "w1tw1", "w2w2t")),
+            max(observables.max_abs_diff(ref, theory_on(ref), v) for v in ("w2w1", "w1tw1", "w2w2t")),
             "<=",
             1e-8,
             "exact W2W1, W1^T W1, W2 W2^T against RK4 gradient flow (step rk4_dt), largest entry difference",
@@ -114,7 +113,7 @@ def run(cfg: Config) -> Outcome:
         supported = [f"gd_vs_theory_max_err_w2w1_{label}"]
         err = out.check_gd_error(supported[0], sim, th, cfg.lr, "whole run").value
         for name in _RELATIVE:
-            rel = max_err(sim, th, name) / float(np.max(np.abs(th[name].values)))
+            rel = observables.max_abs_diff(sim, th, name) / float(np.max(np.abs(th[name].values)))
             supported.append(f"gd_vs_theory_rel_err_{name}_{label}")
             out.check(
                 supported[-1],
@@ -123,7 +122,7 @@ def run(cfg: Config) -> Outcome:
                 cfg.lr,
                 f"GD against theory for {name}, relative to the largest |{name}|",
             )
-        ratio = err / max_err(half, theory_on(half), "w2w1")
+        ratio = err / observables.max_abs_diff(half, theory_on(half), "w2w1")
         out.check(
             f"gd_error_order_{label}",
             abs(ratio - 2.0),
@@ -154,7 +153,7 @@ def run(cfg: Config) -> Outcome:
             1e-10,
             "theory at t = 1e6 is finite and equals V S V^T, U S U^T (task-determined representation)",
         )
-        fig = overlay(sim, th, list(_PLOTTED), title=f"{label} init (sigma = {scale:g}): GD solid, exact dashed")
+        fig = plots.overlay(sim, th, list(_PLOTTED), title=f"{label} init (sigma = {scale:g}): GD solid, exact dashed")
         course = {
             "small": "a long plateau, then sigmoidal transitions one mode after another",
             "large": "a fast, exponential-like approach",

@@ -20,9 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from learndyn import init, plots, tasks, train
+from learndyn import init, observables, plots, tasks, train
 from learndyn._numerics import crossing_time, time_to_fraction
-from learndyn.experiments._common import gd_trajectory, max_err, qqt_from_blocks
 from learndyn.experiments.config import ExperimentConfig, option
 from learndyn.experiments.registry import experiment
 from learndyn.progress import track
@@ -91,13 +90,13 @@ def run(cfg: Config) -> Outcome:
     }
     sims = {}
     for label, make in track(list(inits.items()), "hierarchy: initialisations (GD)"):
-        sims[label], _ = gd_trajectory(task, make(), lr=cfg.lr, t=t, ntk=False)
+        sims[label], _ = train.gd_trajectory(task, make(), lr=cfg.lr, t=t, ntk=False)
         out.data[f"{label}/simulation"] = sims[label]
 
     # Converged task-structured representation [V; U] S [V; U]^T (in the one-hot scale, QQ^T / 8).
     VU = np.concatenate([Vt.T, U], axis=0)
     target = VU @ np.diag(s) @ VU.T
-    dist = {k: float(np.max(np.abs(qqt_from_blocks(v) / task.P - target))) for k, v in sims.items()}
+    dist = {k: float(np.max(np.abs(observables.qqt_from_blocks(v) / task.P - target))) for k, v in sims.items()}
     out.check(
         "small_init_reaches_task_representation",
         dist["small"],
@@ -150,12 +149,12 @@ def run(cfg: Config) -> Outcome:
     # The exact solution through the scaled-identity rule (theory on Sigma_yx / c at time c t) against GD.
     W1, W2 = init.match_det_sign(*init.zero_balanced(cfg.seed + 3, (n, cfg.n_h, n), cfg.check_sigma), sigma)
     t_check = cfg.lr * np.unique(np.rint(np.linspace(0, cfg.check_steps, 51)))
-    chk, _ = gd_trajectory(task, (W1, W2), lr=cfg.lr, t=t_check, ntk=False)
+    chk, _ = train.gd_trajectory(task, (W1, W2), lr=cfg.lr, t=t_check, ntk=False)
     th = exact_trajectory(task, W1, W2, chk["t"].values, ntk=False)
     out.data["check/simulation"], out.data["check/theory"] = chk, th
     out.check(
         "scaled_identity_theory_vs_gd",
-        max_err(chk, th, "w2w1"),
+        observables.max_abs_diff(chk, th, "w2w1"),
         "<=",
         1e-2,
         f"largest |W2W1 error| of GD (lr = {cfg.lr:g}) against the exact solution on Sigma_yx / c at time c t "
@@ -241,7 +240,7 @@ def _task_figure(U, s, Vt):
 
 def _representation_figure(sims, target, P):
     fig, axes = plots.figure(4, width=3.2)
-    panels = [(qqt_from_blocks(ds) / P, f"{_NAMES[label]}: QQ^T/8") for label, ds in sims.items()]
+    panels = [(observables.qqt_from_blocks(ds) / P, f"{_NAMES[label]}: QQ^T/8") for label, ds in sims.items()]
     panels.append((target, "task: [V;U] S̃ [V;U]^T"))
     for ax, (M, title) in zip(axes[0], panels, strict=True):
         plots.matrix(ax, M, title)

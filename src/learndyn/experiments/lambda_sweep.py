@@ -20,7 +20,6 @@ import xarray as xr
 
 from learndyn import init, observables, plots, tasks, train
 from learndyn._numerics import decay_rate, time_to_fraction
-from learndyn.experiments._common import gd_trajectory, max_err
 from learndyn.experiments.config import ExperimentConfig, option
 from learndyn.experiments.registry import experiment
 from learndyn.progress import track
@@ -182,7 +181,7 @@ def run(cfg: Config) -> Outcome:
         t = train.log_times(max(lr, 1e-3), cfg.t_max, cfg.n_records, step=lr)
         # The kernel claims are about the exact flow; GD is compared on the network map and loss, so its NTK (the
         # bulk of data.nc) is not stored twice.
-        sim, _ = gd_trajectory(task, (W1, W2), lr=lr, t=t, ntk=False, rsm=False)
+        sim, _ = train.gd_trajectory(task, (W1, W2), lr=lr, t=t, ntk=False, rsm=False)
         th = exact_trajectory(task, W1, W2, sim["t"].values, rsm=False)
         loss = sim["loss"].values
         t_learn = time_to_fraction(sim["t"].values, loss, 0.1)
@@ -190,7 +189,15 @@ def run(cfg: Config) -> Outcome:
         kdist = float(observables.kernel_distance(k0, k1))
         kchange = float(np.linalg.norm(k1 - k0) / np.linalg.norm(k1))
         rows.append(
-            (lam, lr, t_learn, kdist, kchange, max_err(sim, th, "w2w1") / s_task[0], th.attrs.get("method", ""))
+            (
+                lam,
+                lr,
+                t_learn,
+                kdist,
+                kchange,
+                observables.max_abs_diff(sim, th, "w2w1") / s_task[0],
+                th.attrs.get("method", ""),
+            )
         )
         curves[float(lam)] = (sim, th)
         out.data[f"lam_{lam:+g}/simulation"], out.data[f"lam_{lam:+g}/theory"] = sim, th

@@ -22,8 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from learndyn import init, plots, tasks
-from learndyn.experiments._common import gd_trajectory, max_err
+from learndyn import init, observables, plots, tasks, train
 from learndyn.experiments.config import ExperimentConfig, option
 from learndyn.experiments.registry import experiment
 from learndyn.progress import track
@@ -87,13 +86,13 @@ def run(cfg: Config) -> Outcome:
             *init.zero_balanced(int(rng.integers(2**31)), (n_in, n_h, n_out), sigma), task.whitened_correlation()[0]
         )
         for j, lr in enumerate(lrs):
-            sim, _ = gd_trajectory(task, (W1, W2), lr=float(lr), t=lr * record_steps, ntk=False, rsm=False)
+            sim, _ = train.gd_trajectory(task, (W1, W2), lr=float(lr), t=lr * record_steps, ntk=False, rsm=False)
             th = exact_trajectory(task, W1, W2, sim["t"].values, ntk=False, rsm=False)
             mse[k, j] = float(np.mean((sim["loss"].values - th["loss"].values) ** 2))
-            werr[k, j] = max_err(sim, th, "w2w1")
+            werr[k, j] = observables.max_abs_diff(sim, th, "w2w1")
             if j == 0:
-                half, _ = gd_trajectory(task, (W1, W2), lr=float(lr) / 2, t=sim["t"].values, ntk=False, rsm=False)
-                ratio[k] = werr[k, 0] / max_err(half, th, "w2w1")
+                half, _ = train.gd_trajectory(task, (W1, W2), lr=float(lr) / 2, t=sim["t"].values, ntk=False, rsm=False)
+                ratio[k] = werr[k, 0] / observables.max_abs_diff(half, th, "w2w1")
         shapes.append((n_in, n_h, n_out))
         methods.append(th.attrs.get("method", ""))
 

@@ -20,9 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from learndyn import init, plots, tasks, train
+from learndyn import init, observables, plots, tasks, train
 from learndyn._numerics import crossing_time, decay_rate, time_to_fraction
-from learndyn.experiments._common import gd_trajectory, qqt_from_blocks
 from learndyn.experiments.config import ExperimentConfig, option
 from learndyn.experiments.registry import experiment
 from learndyn.progress import track
@@ -153,15 +152,19 @@ def run(cfg: Config) -> Outcome:
     U, s, Vt = svd.U, svd.s, svd.V.T
     W = init.match_det_sign(*init.zero_balanced(cfg.seed + 1, (n, cfg.n_h, n), cfg.sigma), sigma)
     t1 = train.log_times(cfg.lr, cfg.lr * cfg.steps_learn, cfg.n_records, step=cfg.lr)
-    learn, W_learned = gd_trajectory(task, W, lr=cfg.lr, t=t1, ntk=False, rsm=False)
+    learn, W_learned = train.gd_trajectory(task, W, lr=cfg.lr, t=t1, ntk=False, rsm=False)
     learn_th = exact_trajectory(task, *W, learn["t"].values, ntk=False, rsm=False)
     out.check_gd_error("theory_vs_gd_max_err_w2w1_learn", learn, learn_th, cfg.lr, "while learning Y")
 
     # Reversal: the theory continues from its own (exactly balanced, converged) end state.
     t2 = train.log_times(cfg.lr, cfg.lr * cfg.steps_reverse, cfg.n_records, step=cfg.lr)
-    sim = gd_trajectory(rev, W_learned, lr=cfg.lr, t=t2, ntk=False, rsm=False)[0]
+    sim = train.gd_trajectory(rev, W_learned, lr=cfg.lr, t=t2, ntk=False, rsm=False)[0]
     th = exact_trajectory(
-        rev, *init.balanced_from_qqt(qqt_from_blocks(learn_th), n, cfg.n_h), sim["t"].values, ntk=False, rsm=False
+        rev,
+        *init.balanced_from_qqt(observables.qqt_from_blocks(learn_th), n, cfg.n_h),
+        sim["t"].values,
+        ntk=False,
+        rsm=False,
     )
     out.data.update(
         {"learn/simulation": learn, "learn/theory": learn_th, "reverse/simulation": sim, "reverse/theory": th}
