@@ -251,3 +251,29 @@ def test_fa_feedback_scales():
     assert np.std(fan_out[1]) == pytest.approx(1 / np.sqrt(3), rel=0.05)
     with pytest.raises(ValueError, match="feedback must be one of \\['fan_out', 'match'\\]"):
         rules.FA(net, feedback="uniform")
+
+
+@pytest.mark.parametrize("name", ["ip-llr", "mup", "meanfield"])
+def test_simulate_applies_the_parameterization_learning_rates(name):
+    from learndyn import param as param_mod
+
+    par = param_mod.get(name)
+    sizes = (6, 32, 32, 32, 2)
+    net = par.mlp(sizes, "relu")
+    params = par.init(jax.random.key(0), sizes, "relu")
+    task = tasks.random_regression(16, 6, 2, seed=4)
+    lr = 1e-3
+
+    def grads(p):
+        def loss(q):
+            r = net.apply(q, jnp.asarray(task.X))[0] - task.Y
+            return 0.5 * jnp.sum(r * r) / task.P
+
+        return jax.tree_util.tree_map(lambda g: -g, jax.grad(loss)(p))
+
+    manual = params
+    for step in range(3):  # IP-LLR: step 0 has its own rates
+        manual = par.update(manual, grads(manual), sizes, lr=lr, step=step)
+    run = train.simulate(net, "gd", task, params, lr=lr, t=[3 * lr], param=par)
+    for a, b in zip(jax.tree_util.tree_leaves(run.params), jax.tree_util.tree_leaves(manual), strict=True):
+        np.testing.assert_allclose(a[-1], b, rtol=1e-10, atol=1e-13)

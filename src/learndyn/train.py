@@ -374,19 +374,21 @@ def _ggt(updates, l):
     return W_up @ W_up.T
 
 
-def _stepper(X, Y, offset, inv_p, h, net, rule, method, product, drift, batch_size):
+def _stepper(X, Y, offset, inv_p, h, net, rule, method, product, drift, batch_size, scales=None):
     """One step of the carry ``(params, rule state, drift sums, key)``; returns ``(loss before, new carry)``.
 
     Without a rule it is gradient descent (analytic gradient for linear nets, else autodiff); with one, the
     direction is the rule's update from the forward cache. With ``drift``, Euler steps accumulate
     ``lr^2 G_l G_l^T`` of every hidden layer's update ``G_l`` (the exact discrete drift of FA's conserved
     quantities, Robertson & Koyejo 2024). With ``batch_size``, each step uses that many items drawn without
-    replacement (minibatch SGD; the key in the carry advances every step).
+    replacement (minibatch SGD; the key in the carry advances every step). ``scales`` (a parameterization's
+    per-layer learning-rate scales: ``(warmup_steps, scales during warm-up, scales after)``) multiply the
+    rule's update of each layer.
     """
     if rule is None:
         value_and_grad = _value_and_grad(X, Y, offset, inv_p, net, product)
 
-        def gd_step(carry):
+        def gd_step(carry, k):
             params, state, acc, key = carry
             value, new = integrate.step(params, value_and_grad, h, method)
             return value, (new, state, acc, key)
@@ -399,7 +401,16 @@ def _stepper(X, Y, offset, inv_p, h, net, rule, method, product, drift, batch_si
         updates, state = rule.update(params, cache, err, state)
         return 0.5 * jnp.sum(err * err) / Xb.shape[0], updates, state  # rules run on uncompressed data
 
-    def rule_step(carry):
+    def scaled(updates, k):
+        if scales is None:
+            return updates
+        warm, early, late = scales
+        tree = jax.tree_util.tree_map(lambda a, b: jnp.where(k < warm, a, b), early, late)
+        if not isinstance(updates, dict):
+            tree = tree["W"]
+        return jax.tree_util.tree_map(lambda u, c: c * u, updates, tree)
+
+    def rule_step(carry, k):
         params, state, acc, key = carry
         Xb, Yb = X, Y
         if batch_size is not None:
@@ -408,18 +419,24 @@ def _stepper(X, Y, offset, inv_p, h, net, rule, method, product, drift, batch_si
             Xb, Yb = X[idx], Y[idx]
         if method == "gd":
             value, updates, new_state = direction(params, state, Xb, Yb)
+            updates = scaled(updates, k)
             if drift:
                 acc = tuple(a + h * h * _ggt(updates, l) for l, a in enumerate(acc))
             return value, (integrate.tree_axpy(-h, updates, params), new_state, acc, key)
-        value, new = integrate.step(params, lambda p: direction(p, state, Xb, Yb)[:2], h, method)
+        def vd(p):
+            value, updates, _ = direction(p, state, Xb, Yb)
+            return value, scaled(updates, k)
+
+        value, new = integrate.step(params, vd, h, method)
         return value, (new, state, acc, key)
 
     return rule_step
 
 
 def _simulate(
-    weights, state, acc, key, X, Y, offset, inv_p, h, steps, net, rule, method, product, batched, drift, batch_size=None
-):
+    weights, state, acc, key, X, Y, offset, inv_p, h, steps, net, rule, method, product, batched, drift,
+    batch_size=None, scales=None,
+):  # fmt: skip
     """Scan over the record steps; the carry holds params, rule state, drift sums and a divergence flag per seed.
 
     With ``batched`` every leaf has a leading seed axis: the step and the loss are vmapped over
@@ -430,10 +447,10 @@ def _simulate(
     the record axis first (T, [S,] ...).
     """
     objective = _objective(X, Y, offset, inv_p, net)
-    step = _stepper(X, Y, offset, inv_p, h, net, rule, method, product, drift, batch_size)
+    step = _stepper(X, Y, offset, inv_p, h, net, rule, method, product, drift, batch_size, scales)
     record_loss = objective
     if batched:
-        step, record_loss = jax.vmap(step), jax.vmap(record_loss)
+        step, record_loss = jax.vmap(step, in_axes=(0, None)), jax.vmap(record_loss)
     initial = record_loss(weights)
     threshold = DIVERGENCE_FACTOR * (initial + 1.0)
     no_step = jnp.full(initial.shape, -1, jnp.int64)
@@ -447,7 +464,7 @@ def _simulate(
 
     def inner_body(loop):
         c, k, bad_step, bad_value, k_end = loop
-        value, c_new = step(c)
+        value, c_new = step(c, k)
         bad = (bad_step >= 0) | is_bad(value)
         # Freeze each seed at its first bad step, so nothing overflows further.
         c = jax.tree_util.tree_map(partial(_freeze, bad), c, c_new)
@@ -473,7 +490,7 @@ def _simulate(
 
 _simulate_jit = jax.jit(
     _simulate, static_argnames=("net", "rule", "method", "product", "batched", "drift", "batch_size")
-)
+)  # scales are traced: (warm-up steps, early and late per-layer scales)
 
 
 # --------------------------------------------------------------------------------------------
@@ -656,7 +673,7 @@ class Simulation:
 
 
 def simulate(
-    net, rule, task, params, *, lr, t, key=0, state=None, method="gd", drift=False, batch_size=None
+    net, rule, task, params, *, lr, t, key=0, state=None, method="gd", drift=False, batch_size=None, param=None
 ) -> Simulation:
     """Train ``net`` on ``task`` with a learning rule, full batch, recording at gradient-flow times ``t``.
 
@@ -693,6 +710,11 @@ def simulate(
         Minibatch SGD: every step uses ``batch_size`` items drawn without replacement (from ``key``); the update
         is the minibatch mean, so time is still ``t = lr * step``. Recorded losses are full-batch. Default: full
         batch.
+    param : learndyn.param.Parameterization, optional
+        Per-layer learning-rate scales of an abc-parameterization (``param.lr_tree(net.sizes, step)``, IP-LLR's
+        warm-up steps included): layer ``l`` moves by ``lr * scale_l * update_l``. Build the net and the initial
+        parameters from the same parameterization (``param.mlp``, ``param.init``); for mean-field the scales are
+        ``gamma0^2 N`` and ``t = lr * step`` is the paper's time.
 
     Returns
     -------
@@ -744,10 +766,20 @@ def simulate(
     steps = integrate.steps_for(t, h, h_name="lr")
     lead = (n_seeds,) if batched else ()
     acc = tuple(jnp.zeros((*lead, w.shape[-2], w.shape[-2])) for w in W[:-1]) if drift else ()
+    scales = None
+    if param is not None:
+        warm = int(getattr(param, "warmup_steps", 0))
+        as_tree = lambda step: jax.tree_util.tree_map(jnp.asarray, param.lr_tree(net.sizes, step))  # noqa: E731
+        scales = (jnp.asarray(warm), as_tree(0), as_tree(warm))
+        if isinstance(params, dict) and set(scales[1]) != set(params):
+            raise ValueError(
+                f"param {getattr(param, 'name', param)!r} scales {sorted(scales[1])} but params hold {sorted(params)}; "
+                "build params with param.init"
+            )
     w_rec, acc_rec, loss_rec, bad_step, bad_value = _simulate_jit(
         params, state, acc, batch_keys, jnp.asarray(X), jnp.asarray(Y), jnp.asarray(0.0),
         jnp.asarray(1.0 / X.shape[0]), jnp.asarray(h), jnp.asarray(steps), net=net, rule=rule, method=method,
-        product=False, batched=batched, drift=bool(drift), batch_size=batch_size,
+        product=False, batched=batched, drift=bool(drift), batch_size=batch_size, scales=scales,
     )  # fmt: skip
     bad_step, bad_value = np.atleast_1d(np.asarray(bad_step)), np.atleast_1d(np.asarray(bad_value))
     failed = np.flatnonzero(bad_step >= 0)
