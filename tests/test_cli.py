@@ -18,7 +18,16 @@ from learndyn.experiments import registry
 from learndyn.experiments.config import ExperimentConfig, option
 from learndyn.results import Check, Outcome
 
-EXPECTED = {"exact-linear", "linear-accuracy", "hierarchy", "continual", "reversal", "lambda-sweep", "fa-conservation"}
+EXPECTED = {
+    "exact-linear",
+    "linear-accuracy",
+    "hierarchy",
+    "continual",
+    "reversal",
+    "lambda-sweep",
+    "fa-conservation",
+    "coord-check",
+}
 
 
 @dataclass(frozen=True)
