@@ -27,6 +27,7 @@ EXPECTED = {
     "lambda-sweep",
     "fa-conservation",
     "coord-check",
+    "digits-rules",
 }
 
 
