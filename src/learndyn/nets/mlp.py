@@ -158,6 +158,10 @@ class MLP:
         cache : dict
             ``h``: pre-activations of the hidden layers; ``phi``: the inputs of every layer (``X`` first).
         """
+        return self._forward(params, X, {}, lambda h, l: self.phi(h))
+
+    def _forward(self, params, X, cache, activate):
+        """The layer loop shared by every MLP-like net; ``activate(h, l)`` maps hidden pre-activations to outputs."""
         p = as_params(params)
         W, b = p["W"], p.get("b")
         if len(W) != self.depth:
@@ -171,8 +175,8 @@ class MLP:
             if self.multipliers is not None:
                 h = self.multipliers[l] * h
             if l == self.depth - 1:
-                return h, {"h": tuple(hs), "phi": tuple(phis)}
-            x = self.phi(h)
+                return h, {"h": tuple(hs), "phi": tuple(phis), **cache}
+            x = activate(h, l)
             hs.append(h)
             phis.append(x)
 
@@ -221,21 +225,5 @@ class GLN(MLP):
 
     def apply(self, params, X):
         """Outputs and cache (``h``, ``phi`` = gated activations ``gate * h``, ``gate``)."""
-        p = as_params(params)
-        W, b = p["W"], p.get("b")
-        if len(W) != self.depth:
-            raise ValueError(f"params hold {len(W)} weight layers but the net has depth {self.depth}")
         gates = self.gates(X)
-        x = X
-        hs, phis = [], [X]
-        for l in range(self.depth):
-            h = x @ W[l].T
-            if b is not None:
-                h = h + b[l]
-            if self.multipliers is not None:
-                h = self.multipliers[l] * h
-            if l == self.depth - 1:
-                return h, {"h": tuple(hs), "phi": tuple(phis), "gate": tuple(gates)}
-            x = gates[l] * h
-            hs.append(h)
-            phis.append(x)
+        return self._forward(params, X, {"gate": tuple(gates)}, lambda h, l: gates[l] * h)
