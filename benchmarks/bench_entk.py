@@ -14,23 +14,13 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
 
 import jax
 import numpy as np
+from _timing import best_of  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 from learndyn import observables, rules
 from learndyn.nets import MLP
-
-
-def best_of(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main():

@@ -33,7 +33,6 @@ import argparse
 import os
 import platform
 import sys
-import time
 
 if "--blas-threads" in sys.argv:  # must happen before numpy is imported
     _n = sys.argv[sys.argv.index("--blas-threads") + 1]
@@ -42,6 +41,7 @@ if "--blas-threads" in sys.argv:  # must happen before numpy is imported
 import jax
 import jax.numpy as jnp
 import numpy as np
+from _timing import best_of  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 import learndyn  # noqa: F401  (enables float64 in JAX)
 from learndyn.theory.linear import cond_b, qqt_zero_balanced
@@ -119,14 +119,6 @@ def make_rk4_jax(substeps, n_out):
     return run
 
 
-def best_of(fn, repeat):
-    fn()  # warm-up (and JIT compilation)
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main():

@@ -11,22 +11,12 @@ Reported per rule: one seed (warm), all seeds in one vmapped call (warm), and th
 from __future__ import annotations
 
 import argparse
-import time
 
 import jax
+from _timing import best_of  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 from learndyn import rules, tasks, train
 from learndyn.nets import MLP
-
-
-def best_of(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main():

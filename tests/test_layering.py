@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).parents[1] / "src" / "learndyn"
-SIMULATION = {"learndyn.nets", "learndyn.train", "learndyn.integrate", "learndyn.rules", "learndyn.param"}
+SIMULATION = {
+    "learndyn.nets",
+    "learndyn.train",
+    "learndyn._loop",
+    "learndyn.integrate",
+    "learndyn.rules",
+    "learndyn.param",
+}
 THEORY = {"learndyn.theory"}
 UPPER = {"learndyn.experiments", "learndyn.cli", "learndyn.results", "learndyn.report", "learndyn.sweep"}
 
@@ -39,7 +46,9 @@ def test_theory_and_observables_never_import_simulation(path):
 
 
 @pytest.mark.parametrize(
-    "path", _files("nets") + _files("train") + _files("integrate"), ids=lambda p: str(p.relative_to(SRC))
+    "path",
+    _files("nets") + _files("train") + _files("_loop") + _files("integrate") + _files("rules") + _files("param"),
+    ids=lambda p: str(p.relative_to(SRC)),
 )
 def test_simulation_never_imports_theory(path):
     assert not _hits(_imports(path), THEORY | UPPER)  # observables are shared: simulation may use them
