@@ -96,6 +96,14 @@ def _type_name(hint) -> str:
     return getattr(hint, "__name__", str(hint))
 
 
+def _meta(f: dataclasses.Field) -> dict:
+    """A field's declared meaning and range; a ``seed`` without a declared range must be >= 0."""
+    meta = dict(f.metadata)
+    if f.name == "seed" and not meta.get("bounds"):
+        meta["bounds"] = {"ge": 0}
+    return meta
+
+
 def _range_text(meta: dict) -> str:
     parts = [f"{_BOUNDS[k]} {v:g}" for k, v in meta.get("bounds", {}).items()]
     if meta.get("choices"):
@@ -145,9 +153,7 @@ def validate(cfg) -> None:
     """
     hints = typing.get_type_hints(type(cfg))
     for f in dataclasses.fields(cfg):
-        hint, value, meta = hints[f.name], getattr(cfg, f.name), dict(f.metadata)
-        if f.name == "seed" and not meta.get("bounds"):
-            meta["bounds"] = {"ge": 0}
+        hint, value, meta = hints[f.name], getattr(cfg, f.name), _meta(f)
         if typing.get_origin(hint) is tuple:
             inner = typing.get_args(hint)[0]
             if not isinstance(value, tuple | list):
@@ -181,9 +187,7 @@ def describe(config_cls, quick: dict | None = None) -> list[dict]:
     quick = quick or {}
     rows = []
     for f in dataclasses.fields(config_cls):
-        meta = dict(f.metadata)
-        if f.name == "seed" and not meta.get("bounds"):
-            meta["bounds"] = {"ge": 0}
+        meta = _meta(f)
         rng = _range_text(meta)
         is_tuple = typing.get_origin(hints[f.name]) is tuple
         rows.append(
