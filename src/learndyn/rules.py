@@ -19,7 +19,8 @@ GD          ``phi'(h_l) * (a_{l+1} delta_{l+1} W_{l+1})`` (back-propagation: :fu
 FA(rho)     ``phi'(h_l) * (a_{l+1} delta_{l+1} B_{l+1}^T)``, ``B = rho W(0)^T + sqrt(1 - rho^2) W~^T`` frozen
 sign-FA     as FA with ``B_{l+1} = s_{l+1} sign(W_{l+1}(t))^T``, ``s`` the RMS entry of ``W_{l+1}(0)``
 DFA         ``phi'(h_l) * (a_L error D_l)``, fixed random ``D_l`` of shape ``(n_out, n_l)`` per layer
-Hebb        ``-||error_mu||^2 phi(h_l)``: Hebbian, weighted by the squared error (sign: it grows weights)
+Hebb        ``-s ||error_mu||^2 phi(h_l)``: Hebbian, weighted by the squared error (it grows weights);
+            ``s = a_L rms(W_L(0))`` gives it the per-unit size of a true backward signal
 ==========  =========================================================================================
 
 With the library's loss ``L = 1/(2P) sum ||y - f||^2``, GD's update is exactly ``dL/dparams``.
@@ -219,9 +220,15 @@ class DFA(_Backprop):
 
 @dataclass(frozen=True)
 class Hebb(_Backprop):
-    """Error-modulated Hebbian rule: hidden ``W_l`` grows along ``||e_mu||^2 phi(h_l) phi(h_{l-1})^T``.
+    """Error-modulated Hebbian rule: hidden ``W_l`` grows along ``s ||e_mu||^2 phi(h_l) phi(h_{l-1})^T``.
 
-    The readout takes its true gradient (the delta rule), as in Bordelon & Pehlevan 2023 (eq. 3, Hebb row).
+    The readout takes its true gradient (the delta rule). In Bordelon & Pehlevan 2023 (eq. 2-3, Hebb row) the
+    Hebbian pseudo-gradient ``g~_l = Delta phi(h_l)`` takes the place of the normalised backward signal
+    ``g_l = gamma0 N df/dh_l``, which is O(1) per unit; the library's deltas are ``e df/dh_l``, so Hebb's delta is
+    ``-||e||^2 phi(h_l) s`` with ``s`` the per-unit size of ``df/dh`` at init: the readout's multiplier times the
+    RMS entry of ``W_L(0)`` (``1/(gamma0 N)`` in the mean-field net; ``1/m`` under muP), the same scale DFA's
+    feedback gets. Without ``s`` the hidden update would be ``1/s`` times too large in any width-scaled
+    parameterization (e.g. a factor N too fast under muP, where the flow then blows up).
     """
 
     name = "hebb"
@@ -231,9 +238,14 @@ class Hebb(_Backprop):
 
     linear_in_error = False
 
+    def init(self, key, params):
+        """``{"scale": s}``: the readout multiplier times the RMS entry of the initial readout weights."""
+        W, _ = _weights(params)
+        return {"scale": self.net.multiplier(self.net.depth - 1) * _feedback_scale(W[-1])}
+
     def deltas(self, params, cache, error, state):
-        """Hebbian hidden deltas weighted by the squared error of each item."""
-        err2 = jnp.sum(error * error, axis=-1, keepdims=True)
+        """Hebbian hidden deltas weighted by the squared error of each item (readout: the error)."""
+        err2 = state["scale"] * jnp.sum(error * error, axis=-1, keepdims=True)
         return [-err2 * cache["phi"][l + 1] for l in range(self.net.depth - 1)] + [error]
 
 
