@@ -15,6 +15,7 @@ SIMULATION = {
     "learndyn.integrate",
     "learndyn.rules",
     "learndyn.param",
+    "learndyn.coord_check",
 }
 THEORY = {"learndyn.theory"}
 UPPER = {"learndyn.experiments", "learndyn.cli", "learndyn.results", "learndyn.report", "learndyn.sweep"}
@@ -47,7 +48,13 @@ def test_theory_and_observables_never_import_simulation(path):
 
 @pytest.mark.parametrize(
     "path",
-    _files("nets") + _files("train") + _files("_loop") + _files("integrate") + _files("rules") + _files("param"),
+    _files("nets")
+    + _files("train")
+    + _files("_loop")
+    + _files("integrate")
+    + _files("rules")
+    + _files("param")
+    + _files("coord_check"),
     ids=lambda p: str(p.relative_to(SRC)),
 )
 def test_simulation_never_imports_theory(path):

@@ -29,6 +29,9 @@ mean-field). SP's exponents hold only while the update is small: with any width-
 once ``lr * m`` is of order one, so the SP base rate is chosen small enough (``lr_sp``) that the widest net is still
 in the linear-response regime. The checks compare the fitted slopes with these exponents.
 
+The measurement and the slope fit are the library's :func:`learndyn.coord_check.coord_check` and
+:func:`learndyn.coord_check.width_exponents`; this module adds the presets, the predictions, checks and figure.
+
 Time convention: every run records the gradient-flow time ``t = lr * step`` (base lr; the per-layer scales of the
 parameterization multiply it), here only at ``t = 0`` and after ``steps`` steps.
 
@@ -41,13 +44,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import jax
-import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 import xarray as xr
 
+from learndyn import coord_check as _cc
 from learndyn import param as _param
-from learndyn import plots, train
+from learndyn import plots
 from learndyn.experiments.config import ExperimentConfig, option
 from learndyn.experiments.registry import experiment
 from learndyn.progress import track
@@ -116,33 +119,23 @@ def _parameterization(cfg: Config, name: str) -> _param.Parameterization:
     return _param.get(name, gamma0=cfg.gamma0) if name == "meanfield" else _param.get(name)
 
 
-def _coordinates(cfg: Config, task: Task, name: str, m: int) -> np.ndarray:
-    """Mean |h_l(0)|, |h_l(T)|, |h_l(T) - h_l(0)| for l = 1..L and f: array (3, L + 1), averaged over seeds."""
+def _coordinates(cfg: Config, task: Task, name: str, m: int) -> pd.DataFrame:
+    """The coordinate table of one parameterization at width ``m`` (:func:`learndyn.coord_check.coord_check`).
+
+    Mean |h_l(0)|, |h_l(T)|, |h_l(T) - h_l(0)| for l = 1..L and f after ``cfg.steps`` GD steps, over seeds, items
+    and units; the seeds of width ``m`` come from ``fold_in(key(cfg.seed), m)``.
+    """
     par = _parameterization(cfg, name)
-    sizes = (cfg.d,) + (m,) * cfg.n_hidden + (1,)
-    net = par.mlp(sizes, "relu")
-    keys = jax.random.split(jax.random.fold_in(jax.random.key(cfg.seed), m), cfg.n_seeds)
-    p0 = jax.vmap(lambda k: par.init(k, sizes, "relu"))(keys)
-    lr = cfg.lr(name)
-    sim = train.simulate(net, "gd", task, p0, lr=lr, t=[0.0, lr * cfg.steps], param=par)
-    X = jnp.asarray(task.X)
-
-    def outputs(p):
-        f, cache = net.apply(p, X)
-        return tuple(cache["h"]) + (f,)
-
-    at = [jax.vmap(outputs)(jax.tree.map(lambda w, k=k: jnp.asarray(w)[:, k], sim.params)) for k in (0, 1)]
-    rows = [
-        [float(jnp.mean(jnp.abs(a))) for a in at[0]],
-        [float(jnp.mean(jnp.abs(b))) for b in at[1]],
-        [float(jnp.mean(jnp.abs(b - a))) for a, b in zip(at[0], at[1], strict=True)],
-    ]
-    return np.asarray(rows)
+    return _cc.coord_check(
+        par, task, [m], n_hidden=cfg.n_hidden, lr=cfg.lr(name), steps=cfg.steps, activation="relu", rule="gd",
+        n_seeds=cfg.n_seeds, seed=cfg.seed,
+    )  # fmt: skip
 
 
-def _slope(widths, values) -> float:
-    """Least-squares slope of log(values) against log(widths)."""
-    return float(np.polyfit(np.log(widths), np.log(values), 1)[0])
+def _as_array(df: pd.DataFrame, layers) -> np.ndarray:
+    """``(3, L + 1)``: the init / final / delta columns of a one-width table (or of its width exponents) per layer."""
+    by_layer = df.set_index("layer") if "layer" in df.columns else df
+    return by_layer.loc[layers, list(_cc.QUANTITIES)].to_numpy(dtype=float).T
 
 
 def _theory(name: str, layer: int, n_hidden: int) -> float:
@@ -164,17 +157,18 @@ def run(cfg: Config) -> Outcome:
     task = _task(cfg)
     widths = np.asarray(sorted(set(cfg.widths)))
     L = cfg.n_hidden
-    layers = [f"h{l}" for l in range(1, L + 1)] + ["f"]
+    layers = _cc.layer_names(L)
     table = np.zeros((len(cfg.params), len(widths), 3, L + 1))
+    frames = {name: [] for name in cfg.params}
     jobs = [(i, j, name, int(m)) for i, name in enumerate(cfg.params) for j, m in enumerate(widths)]
     for i, j, name, m in track(jobs, "coord-check: parameterizations x widths"):
-        table[i, j] = _coordinates(cfg, task, name, m)
+        frames[name].append(_coordinates(cfg, task, name, m))
+        table[i, j] = _as_array(frames[name][-1], layers)
 
-    slopes = np.zeros((len(cfg.params), 3, L + 1))
-    for i in range(len(cfg.params)):
-        for q in range(3):
-            for k in range(L + 1):
-                slopes[i, q, k] = _slope(widths, table[i, :, q, k])
+    # (param, quantity, layer): log-log slope against the width of every column of the coordinate table
+    slopes = np.stack(
+        [_as_array(_cc.width_exponents(pd.concat(frames[name], ignore_index=True)), layers) for name in cfg.params]
+    )
     theory = np.asarray([[_theory(name, k + 1, L) for k in range(L + 1)] for name in cfg.params])
     theory0 = np.asarray([[0.0] * L + [THEORY_F0[name]] for name in cfg.params])
 
