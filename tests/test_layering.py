@@ -41,7 +41,9 @@ def _files(*parts):
     return sorted(base.rglob("*.py")) if base.is_dir() else [base.with_suffix(".py")]
 
 
-@pytest.mark.parametrize("path", _files("theory") + _files("observables"), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", _files("theory") + _files("observables") + _files("rule_kernels"), ids=lambda p: p.name
+)
 def test_theory_and_observables_never_import_simulation(path):
     assert not _hits(_imports(path), SIMULATION | UPPER)
 
