@@ -46,7 +46,7 @@ from learndyn import _checks
 from learndyn.observables import describe_variables, kernel_task_alignment
 from learndyn.tasks import Task
 
-__all__ = ["RULES", "fa_fixed_point", "gd_fixed_point", "trajectory"]
+__all__ = ["RULES", "fa_fixed_point", "gd_fixed_point", "gd_printed_delta", "trajectory"]
 
 #: Learning rules with closed two-layer whitened dynamics.
 RULES = ("gd", "fa", "hebb")
@@ -95,6 +95,24 @@ def gd_fixed_point(y_norm: float, gamma0: float) -> float:
     """
     y_norm, gamma0, _ = _scalars(y_norm, gamma0, 0.0)
     return float(np.sqrt(1.0 + (gamma0 * y_norm) ** 2))
+
+
+def gd_printed_delta(y_norm: float, gamma0: float, t, P: int) -> np.ndarray:
+    """GD's error along the target from the paper's *printed* eq. 8, ``dDelta/ds = -sqrt(1 + gamma0^2 (|y| -
+    Delta)^2) Delta`` (no factor 2), at library times ``t`` (``s = t / P``): only to show that simulations do not
+    follow it (:func:`trajectory` has the corrected equation).
+
+    Examples
+    --------
+    >>> d = gd_printed_delta(1.0, 1e-6, [0.0, 4.0], P=4)  # lazy: Delta = e^{-s}, half the corrected rate
+    >>> bool(np.allclose(d, [1.0, np.exp(-1.0)]))
+    True
+    """
+    y_norm, gamma0, _ = _scalars(y_norm, gamma0, 0.0)
+    P = _checks.positive_int("P", P)
+    s = _checks.times("t", t) / P
+    u = _solve(lambda _, u: np.sqrt(1 + (gamma0 * u) ** 2) * (y_norm - u), s, 0.0)
+    return y_norm - u
 
 
 def trajectory(task: Task, rule: str, *, gamma0: float, t, rho: float = 0.0) -> xr.Dataset:
