@@ -14,3 +14,20 @@ def best_of(fn, repeats: int) -> float:
         fn()
         best = min(best, time.perf_counter() - start)
     return best
+
+
+def best_of_interleaved(fns, repeats: int) -> list[float]:
+    """Best wall-clock seconds of each of ``fns`` over ``repeats`` rounds calling them in turn, after a warm-up each.
+
+    Interleaving makes a burst of load from other processes (a shared machine) hit every function alike, so that
+    differences of the timings (e.g. a long run minus a short one) are not skewed by when the burst came.
+    """
+    for fn in fns:
+        fn()
+    best = [float("inf")] * len(fns)
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            start = time.perf_counter()
+            fn()
+            best[i] = min(best[i], time.perf_counter() - start)
+    return best

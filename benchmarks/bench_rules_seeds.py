@@ -5,7 +5,8 @@ Run from the repository root::
     python benchmarks/bench_rules_seeds.py             # width 256, 3 hidden layers, P = 256, 200 steps, 32 seeds
 
 Reported per rule: one seed (warm), all seeds in one vmapped call (warm), and the per-seed cost ratio
-``(t_batch / S) / t_one`` (target: at most 1.5).
+``(t_batch / S) / t_one`` (target: at most 1.5). The four runs are timed in turn, round after round (best of
+``--repeats``), so that load from other processes does not favour one rule.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import argparse
 
 import jax
-from _timing import best_of  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
+from _timing import best_of_interleaved  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 from learndyn import rules, tasks, train
 from learndyn.nets import MLP
@@ -35,10 +36,15 @@ def main():
     lr = 0.01
     t = [0.0, lr * args.steps]
     print(f"width {args.width}, 3 hidden layers, P = {args.P}, {args.steps} steps, {args.seeds} seeds, float64")
-    for name in ("gd", "fa"):
+    names = ("gd", "fa")
+    calls = []
+    for name in names:
         rule = rules.get(name, net)
-        t_one = best_of(lambda rule=rule: train.simulate(net, rule, task, one, lr=lr, t=t), args.repeats)
-        t_all = best_of(lambda rule=rule: train.simulate(net, rule, task, batched, lr=lr, t=t), args.repeats)
+        calls += [lambda rule=rule, p=p: train.simulate(net, rule, task, p, lr=lr, t=t) for p in (one, batched)]
+    # All four timings in turn, round after round: load from other processes on a shared machine then hits both rules
+    # alike instead of whichever was measured during a burst.
+    times = best_of_interleaved(calls, args.repeats)
+    for name, t_one, t_all in zip(names, times[0::2], times[1::2], strict=True):
         ratio = (t_all / args.seeds) / t_one
         print(
             f"{name:3s}: one seed {t_one:.3f} s | {args.seeds} seeds vmapped {t_all:.3f} s | per-seed ratio {ratio:.2f}"

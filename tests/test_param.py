@@ -211,6 +211,7 @@ def test_input_bias_mode_keeps_other_biases_at_zero():
 def test_every_activation_has_a_variance_factor():
     assert set(param.VARIANCE_FACTORS) == set(ACTIVATIONS)
     assert (param.VARIANCE_FACTORS["relu"], param.VARIANCE_FACTORS["gelu"], param.VARIANCE_FACTORS["tanh"]) == (2, 4, 1)
+    assert param.VARIANCE_FACTORS["scaled_tanh"] == param.VARIANCE_FACTORS["tanh"] == 1  # both have phi'(0) = 1
     assert param.get("ip", v=3.0).variance_factor("relu") == 3.0
 
 
@@ -229,6 +230,18 @@ def test_init_statistics_and_seed_batching():
         for w, wb in zip(one["W"], batched["W"], strict=True):
             np.testing.assert_allclose(w, wb[i], rtol=1e-14)
     assert not np.array_equal(batched["W"][0][0], batched["W"][0][1])
+
+
+@pytest.mark.parametrize("name", ["ip-noncentred", "ip-llr-bias"])
+def test_init_in_float32_is_the_float64_init_rounded(name):
+    p, tiny = param.get(name), (3, 4, 4, 2)
+    p64, p32 = p.init(_key(7), tiny, "tanh"), p.init(_key(7), tiny, "tanh", dtype="float32")
+    assert jax.tree.structure(p32) == jax.tree.structure(p64)
+    for a, b in zip(jax.tree.leaves(p32), jax.tree.leaves(p64), strict=True):
+        assert a.dtype == np.float32 and b.dtype == np.float64
+        np.testing.assert_array_equal(a, np.asarray(b).astype(np.float32))
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        p.init(_key(7), tiny, "tanh", dtype="float16")
 
 
 def test_mlp_helper_and_update():

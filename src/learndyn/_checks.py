@@ -110,3 +110,88 @@ def times(name: str, value) -> np.ndarray:
     if (np.diff(t) < 0).any():
         raise ValueError(f"{name} must be non-decreasing; got {t!r}")
     return t
+
+
+#: The floating dtypes a simulation may run in (float64 is the library's default; float32 trades accuracy for speed).
+FLOAT_DTYPES = ("float32", "float64")
+
+
+def float_dtype(name: str, value) -> np.dtype:
+    """Return ``value`` as ``np.dtype("float32")`` or ``np.dtype("float64")``, or raise naming ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the message.
+    value : str or dtype-like
+        ``"float32"``/``"float64"``, or a NumPy/JAX dtype or scalar type (``np.float32``, ``jnp.float64``, ...).
+
+    Returns
+    -------
+    numpy.dtype
+
+    Examples
+    --------
+    >>> float_dtype("dtype", "float32")
+    dtype('float32')
+    >>> import jax.numpy as jnp
+    >>> float_dtype("dtype", jnp.float64)
+    dtype('float64')
+    """
+    # Strings must be the exact names: np.dtype would also read "f4", "float" or "d", which hide what was meant.
+    if isinstance(value, str) and value not in FLOAT_DTYPES:
+        raise ValueError(
+            f"{name} must be one of {list(FLOAT_DTYPES)} (or np/jnp.float32, np/jnp.float64); got {value!r}"
+        )
+    try:
+        dt = np.dtype(value)
+    except TypeError as exc:
+        raise TypeError(
+            f"{name} must be a dtype, one of {list(FLOAT_DTYPES)} (or np/jnp.float32, np/jnp.float64); got {value!r}"
+        ) from exc
+    if dt.name not in FLOAT_DTYPES:
+        raise ValueError(f"{name} must be float32 or float64; got {dt.name} (from {value!r})")
+    return dt
+
+
+def tree_float_dtype(name: str, tree) -> np.dtype:
+    """The one floating dtype (float32 or float64) shared by every array leaf of ``tree``, or raise naming ``name``.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the message.
+    tree : pytree of arrays
+        E.g. a net's params ``{"W": (W1, ..., WL), "b": (...)}`` or a tuple of weight matrices.
+
+    Returns
+    -------
+    numpy.dtype
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tree_float_dtype("params", {"W": (np.ones((2, 3), np.float32), np.ones((1, 2), np.float32))})
+    dtype('float32')
+    """
+    import jax
+
+    leaves = jax.tree_util.tree_leaves_with_path(tree)
+    if not leaves:
+        raise ValueError(f"{name} must hold at least one array; got {tree!r}")
+    found = {}
+    for path, leaf in leaves:
+        dt = np.dtype(getattr(leaf, "dtype", np.asarray(leaf).dtype))
+        if dt.name not in FLOAT_DTYPES:
+            raise TypeError(
+                f"{name}{jax.tree_util.keystr(path)} has dtype {dt.name}; every leaf must be float32 or float64 "
+                "(e.g. net.init(key, dtype='float32'))"
+            )
+        found.setdefault(dt.name, jax.tree_util.keystr(path))
+    if len(found) > 1:
+        where = ", ".join(f"{dt} at {name}{p}" for dt, p in sorted(found.items()))
+        raise ValueError(
+            f"{name} mixes dtypes ({where}); a simulation runs in one precision, so cast every leaf to float32 or "
+            "float64 (e.g. jax.tree_util.tree_map(lambda a: a.astype('float32'), params))"
+        )
+    return np.dtype(next(iter(found)))

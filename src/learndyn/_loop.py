@@ -142,6 +142,20 @@ def _weights(weights, n_in, n_out=None, *, batched=False, name="weights"):
     return tuple(out)
 
 
+def _cast_floats(tree, dtype):
+    """Every floating leaf of ``tree`` in ``dtype`` (integer leaves, e.g. keys or counters, are left alone).
+
+    A simulation runs in its params' precision: one float64 leaf in a float32 carry (a rule's feedback matrix, a
+    learning-rate scale) would promote the update and break the scan's fixed carry types.
+    """
+
+    def cast(a):
+        a = jnp.asarray(a)
+        return a.astype(dtype) if jnp.issubdtype(a.dtype, jnp.floating) else a
+
+    return jax.tree_util.tree_map(cast, tree)
+
+
 def _activation(activation):
     if not isinstance(activation, str):
         raise TypeError(f"activation must be one of {list(ACTIVATIONS)}; got {activation!r}")
@@ -234,6 +248,7 @@ def _stepper(X, Y, offset, inv_p, h, net, rule, method, product, drift, batch_si
             if drift:
                 acc = tuple(a + h * h * _ggt(updates, l) for l, a in enumerate(acc))
             return value, (integrate.tree_axpy(-h, updates, params), new_state, acc, key)
+
         def vd(p):
             value, updates, _ = direction(p, state, Xb, Yb)
             return value, scaled(updates, k)
@@ -294,7 +309,7 @@ def _simulate(
         # Restart from k_end even if the loop exited early: all seeds are frozen then anyway.
         return (c, k_end, bad_step, bad_value), (c[0], c[2], value)
 
-    init = ((weights, state, acc, key), jnp.asarray(0, jnp.int64), no_step, jnp.zeros(initial.shape))
+    init = ((weights, state, acc, key), jnp.asarray(0, jnp.int64), no_step, jnp.zeros(initial.shape, initial.dtype))
     (_, _, bad_step, bad_value), (w_rec, acc_rec, loss_rec) = jax.lax.scan(record, init, steps)
     return w_rec, acc_rec, loss_rec, bad_step, bad_value
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy.special import erf
 
-from learndyn.nets import ACTIVATIONS, MLP
+from learndyn.nets import ACTIVATIONS, GLN, MLP
 from learndyn.nets import linear as linear_net
 
 NUMPY_PHI = {
@@ -15,6 +15,7 @@ NUMPY_PHI = {
     "relu": lambda h: np.maximum(h, 0.0),
     "leaky_relu": lambda h: np.where(h > 0, h, 0.01 * h),
     "tanh": np.tanh,
+    "scaled_tanh": lambda h: np.tanh(0.8 * h) / 0.8,  # the DMFT demo's activation, written out independently
     "erf": erf,
     "gelu": lambda h: 0.5 * h * (1.0 + erf(h / np.sqrt(2.0))),
 }
@@ -50,6 +51,10 @@ def test_dphi_is_the_derivative(activation):
     h = jnp.linspace(-3.0, 3.0, 41) + 0.013  # avoid the kink of relu at exactly 0
     auto = jax.vmap(jax.grad(net.phi))(h)
     np.testing.assert_allclose(net.dphi(h), auto, rtol=1e-12, atol=1e-14)
+    # and against central differences of the NumPy reference (error ~ step^2 + eps / step ~ 1e-10)
+    step, x = 1e-5, np.asarray(h)
+    numeric = (NUMPY_PHI[activation](x + step) - NUMPY_PHI[activation](x - step)) / (2 * step)
+    np.testing.assert_allclose(net.dphi(h), numeric, rtol=1e-8, atol=1e-9)
 
 
 def test_init_scale_and_seed_batching():
@@ -59,6 +64,34 @@ def test_init_scale_and_seed_batching():
     batched = jax.vmap(net.init)(jax.random.split(jax.random.key(0), 4))
     assert batched["W"][1].shape == (4, 2, 300)
     assert not np.allclose(batched["W"][0][0], batched["W"][0][1])
+
+
+@pytest.mark.parametrize("net", [MLP((5, 7, 3), bias=True), GLN((5, 7, 3), activation="relu")], ids=["mlp", "gln"])
+def test_init_dtype_rounds_the_float64_draw(net):
+    p64 = net.init(jax.random.key(3))
+    p32 = net.init(jax.random.key(3), dtype="float32")
+    assert {a.dtype for a in jax.tree_util.tree_leaves(p64)} == {np.dtype("float64")}
+    assert {a.dtype for a in jax.tree_util.tree_leaves(p32)} == {np.dtype("float32")}
+    for a, b in zip(jax.tree_util.tree_leaves(p32), jax.tree_util.tree_leaves(p64), strict=True):
+        np.testing.assert_array_equal(a, np.asarray(b).astype(np.float32))  # same key, same net, up to rounding
+    for spelling in (np.float32, jnp.float32, np.dtype("float32")):
+        assert net.init(jax.random.key(3), dtype=spelling)["W"][0].dtype == np.float32
+    X32 = np.ones((2, 5), np.float32)
+    f, cache = net.apply(p32, X32)
+    assert f.dtype == np.float32 and all(h.dtype == np.float32 for h in cache["h"])  # GLN gates follow X too
+
+
+@pytest.mark.parametrize(
+    ("dtype", "error", "message"),
+    [
+        ("float16", ValueError, "dtype must be one of \\['float32', 'float64'\\].*got 'float16'"),
+        (jnp.int32, ValueError, "dtype must be float32 or float64; got int32"),
+        (3, TypeError, "dtype must be a dtype"),
+    ],
+)
+def test_bad_init_dtypes_are_refused(dtype, error, message):
+    with pytest.raises(error, match=message):
+        MLP((3, 2)).init(jax.random.key(0), dtype=dtype)
 
 
 @pytest.mark.parametrize(

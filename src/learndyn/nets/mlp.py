@@ -7,6 +7,7 @@ paths (QR data compression, analytic gradient).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import jax
@@ -20,16 +21,36 @@ def _leaky_relu(h):
     return jnp.where(h > 0, h, 0.01 * h)
 
 
+#: Slope parameter of ``scaled_tanh``: ``phi(h) = tanh(0.8 h) / 0.8``, the activation of the deep nonlinear DMFT demo
+#: of Bordelon & Pehlevan (NeurIPS 2022; spec ``learning_rules_dmft.md`` section 6). Dividing by the slope keeps
+#: ``phi'(0) = 1`` while the saturation level becomes 1/0.8.
+SCALED_TANH_SLOPE = 0.8
+
+
+def _scaled_tanh(h):
+    return jnp.tanh(SCALED_TANH_SLOPE * h) / SCALED_TANH_SLOPE
+
+
+def _dscaled_tanh(h):
+    return 1.0 - jnp.tanh(SCALED_TANH_SLOPE * h) ** 2
+
+
+# Constants are Python floats, not jnp scalars: they stay weakly typed, so a float32 pass has no float64 op at all.
+_SQRT_2 = math.sqrt(2.0)
+_ERF_SLOPE = 2.0 / math.sqrt(math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
 #: Hidden activations by name: ``phi`` and its derivative ``dphi`` (``relu``: 0 at exactly 0).
 ACTIVATIONS = {
     "linear": (lambda h: h, lambda h: jnp.ones_like(h)),
     "relu": (jax.nn.relu, lambda h: (h > 0).astype(h.dtype)),
     "leaky_relu": (_leaky_relu, lambda h: jnp.where(h > 0, 1.0, 0.01).astype(h.dtype)),
     "tanh": (jnp.tanh, lambda h: 1.0 - jnp.tanh(h) ** 2),
-    "erf": (jsp.erf, lambda h: (2.0 / jnp.sqrt(jnp.pi)) * jnp.exp(-h * h)),
+    "scaled_tanh": (_scaled_tanh, _dscaled_tanh),
+    "erf": (jsp.erf, lambda h: _ERF_SLOPE * jnp.exp(-h * h)),
     "gelu": (
         lambda h: jax.nn.gelu(h, approximate=False),
-        lambda h: 0.5 * (1.0 + jsp.erf(h / jnp.sqrt(2.0))) + h * jnp.exp(-0.5 * h * h) / jnp.sqrt(2.0 * jnp.pi),
+        lambda h: 0.5 * (1.0 + jsp.erf(h / _SQRT_2)) + h * jnp.exp(-0.5 * h * h) * _INV_SQRT_2PI,
     ),
 }
 
@@ -129,7 +150,7 @@ class MLP:
         """``d phi_l / d h_l`` at the cached pre-activations of hidden layer ``l`` (back-propagation uses it)."""
         return self.dphi(cache["h"][l])
 
-    def init(self, key, scale: float = 1.0) -> dict:
+    def init(self, key, scale: float = 1.0, *, dtype="float64") -> dict:
         """Gaussian weights ``W_l ~ N(0, scale^2 / n_{l-1})`` (LeCun scaling) and zero biases.
 
         Parameters
@@ -138,15 +159,32 @@ class MLP:
             One key per initialisation; ``jax.vmap(net.init)(keys)`` batches seeds.
         scale : float
             Multiplier of the standard deviation.
+        dtype : {"float64", "float32"} or a NumPy/JAX float dtype
+            Precision of the parameters; :func:`learndyn.train.simulate` runs in the params' dtype. The weights are
+            drawn in float64 and then rounded, so the same key gives the same net in either precision.
+
+        Returns
+        -------
+        dict
+            ``{"W": (W1, ..., WL)}``, plus ``"b": (b1, ..., bL)`` with biases, arrays of ``dtype``.
+
+        Examples
+        --------
+        >>> import jax
+        >>> net = MLP((3, 4, 1))
+        >>> p32 = net.init(jax.random.key(0), dtype="float32")
+        >>> p32["W"][0].dtype, bool(abs(p32["W"][0] - net.init(jax.random.key(0))["W"][0]).max() < 1e-6)
+        (dtype('float32'), True)
         """
+        dtype = _checks.float_dtype("dtype", dtype)
         keys = jax.random.split(key, self.depth)
         W = tuple(
-            scale * jax.random.normal(k, (b, a), dtype=jnp.float64) / jnp.sqrt(a)
+            (scale * jax.random.normal(k, (b, a), dtype=jnp.float64) / jnp.sqrt(a)).astype(dtype)
             for k, a, b in zip(keys, self.sizes[:-1], self.sizes[1:], strict=True)
         )
         params = {"W": W}
         if self.bias:
-            params["b"] = tuple(jnp.zeros(b, dtype=jnp.float64) for b in self.sizes[1:])
+            params["b"] = tuple(jnp.zeros(b, dtype=dtype) for b in self.sizes[1:])
         return params
 
     def apply(self, params, X):
@@ -214,8 +252,12 @@ class GLN(MLP):
         """Gate values ``phi'(M_l x / sqrt(n_in))`` of every hidden layer, each ``(P, n_l)``."""
         keys = jax.random.split(jax.random.key(self.gate_seed), max(self.depth - 1, 1))
         out = []
+        # Gates in the inputs' precision (a float64 M would promote a float32 run); drawn in float64 and rounded so
+        # that both precisions share the same gates.
+        X = jnp.asarray(X)
+        dtype = X.dtype if jnp.issubdtype(X.dtype, jnp.floating) else jnp.float64
         for k, n in zip(keys, self.sizes[1:-1], strict=False):
-            M = jax.random.normal(k, (n, self.n_in), dtype=jnp.float64)
+            M = jax.random.normal(k, (n, self.n_in), dtype=jnp.float64).astype(dtype)
             out.append(self.dphi(X @ M.T / jnp.sqrt(self.n_in)))
         return out
 

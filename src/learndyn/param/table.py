@@ -20,12 +20,15 @@ from learndyn.nets.mlp import ACTIVATIONS, MLP
 #: ``relu`` 2, ``gelu`` 4, ``tanh`` 1 as in Hajjar, Chizat & Giraud (2024) (``elu`` 1 there too, not an activation
 #: of :class:`~learndyn.nets.MLP`).  Choices for the other activations: ``linear`` 1 (variance preserving);
 #: ``erf`` 1 (odd and saturating like ``tanh``); ``leaky_relu`` ``2/(1 + 0.01^2)``, the He gain of a leaky ReLU of
-#: slope 0.01, which is ReLU's 2 at slope 0.
+#: slope 0.01, which is ReLU's 2 at slope 0; ``scaled_tanh`` (``tanh(0.8 h) / 0.8``) 1 as ``tanh``: it is odd and
+#: saturating with the same unit slope at 0 (the division by 0.8 is exactly what keeps ``phi'(0) = 1``), so the
+#: small-signal argument behind tanh's factor applies unchanged.
 VARIANCE_FACTORS = {
     "linear": 1.0,
     "relu": 2.0,
     "leaky_relu": 2.0 / (1.0 + 0.01**2),
     "tanh": 1.0,
+    "scaled_tanh": 1.0,
     "erf": 1.0,
     "gelu": 4.0,
 }
@@ -340,7 +343,7 @@ class Parameterization:
         _, _, _, L = widths(sizes)
         return self.layer_exponents(L)["mean"]
 
-    def init(self, key, sizes, activation: str) -> dict:
+    def init(self, key, sizes, activation: str, *, dtype="float64") -> dict:
         """Initial parameters ``{"W": (W_1, ..., W_{L+1})}`` (plus ``"b"`` with biases) for :meth:`mlp`.
 
         ``W_l = mean_l + std_l * N(0, 1)`` entrywise, of shape ``(n_l, n_{l-1})``; biases as described in
@@ -354,10 +357,13 @@ class Parameterization:
             ``(d, m, ..., m, n_out)``.
         activation : str
             Hidden activation (sets the variance factor ``v`` unless the parameterization fixes it).
+        dtype : {"float64", "float32"} or a NumPy/JAX float dtype
+            Precision of the parameters (:func:`learndyn.train.simulate` runs in it). Everything is drawn and scaled
+            in float64 and rounded at the end, so the same key gives the same parameters in either precision.
 
         Returns
         -------
-        dict of float64 arrays.
+        dict of arrays of ``dtype``.
 
         Examples
         --------
@@ -370,7 +376,10 @@ class Parameterization:
         >>> batched = jax.vmap(lambda k: p.init(k, (3, 8, 8, 1), "relu"))(jax.random.split(jax.random.key(0), 4))
         >>> batched["W"][1].shape
         (4, 8, 8)
+        >>> p.init(jax.random.key(0), (3, 8, 8, 1), "relu", dtype="float32")["W"][0].dtype
+        dtype('float32')
         """
+        dtype = _checks.float_dtype("dtype", dtype)
         d, m, n_out, L = widths(sizes)
         shapes = list(zip(sizes[1:], sizes[:-1], strict=True))
         std = self.init_std(sizes, activation)
@@ -393,7 +402,7 @@ class Parameterization:
                 beta = std[l] * jax.random.normal(k, (n,), dtype=jnp.float64)
                 b.append(beta if self.scale_bias else beta / mult[l])
             params["b"] = tuple(b)
-        return params
+        return jax.tree_util.tree_map(lambda a: a.astype(dtype), params)
 
     # ----------------------------------------------------------------------------------------------------------------
     # learning rates
@@ -528,4 +537,3 @@ def _bias(bias) -> str:
 
 # --------------------------------------------------------------------------------------------------------------------
 # presets
-
