@@ -76,6 +76,7 @@ VARIABLES: dict[str, dict[str, str]] = {
         "units": "1",
     },
     "layer": {"long_name": "weight layer l (0: input layer, L: readout)"},
+    "hidden": {"long_name": "hidden layer (1: first)"},
     "p": {"long_name": "training item"},
     "q": {"long_name": "training item (second index)"},
     "i": {"long_name": "input unit"},

@@ -49,7 +49,7 @@ def _output_signals(net, rule, params, cache, n_out, state=None, error=None):
     return true, [[d * share[:, b : b + 1] for d in actual] for b in range(n_out)]
 
 
-def entk(net, rule, params, X, state=None, error=None) -> np.ndarray:
+def entk(net, rule, params, X, state=None, error=None, *, lr_scales=None) -> np.ndarray:
     """The effective NTK of a learning rule, ``K[p, a, q, b]``, from the forward cache (structured, no Jacobian).
 
     Under the rule's flow the outputs move as ``df_pa/dt = -(1/P) sum_qb K[p, a, q, b] e_qb`` with
@@ -73,6 +73,12 @@ def entk(net, rule, params, X, state=None, error=None) -> np.ndarray:
         ``f - y``; needed only for rules whose update is not linear in the error (Hebb), whose kernel depends on
         it: ``K[p, a, q, b]`` then splits item ``q``'s pull over outputs in proportion to ``e_qb / ||e_q||^2``.
 
+    lr_scales : dict, optional
+        Per-layer learning-rate factors ``{"W": (c_1, ..., c_L)[, "b": (...)]}`` (a parameterization's
+        ``lr_tree``): layer ``l``'s term is weighted by its factor, so ``K`` is the kernel of the update actually
+        taken (for the mean-field net, ``gamma0^2 N`` times the unweighted kernel: the papers' eNTK). Default:
+        all 1.
+
     Returns
     -------
     numpy.ndarray, shape (P, n_out, P, n_out)
@@ -95,9 +101,11 @@ def entk(net, rule, params, X, state=None, error=None) -> np.ndarray:
     P, n_out = f.shape
     true, pseudo = _output_signals(net, rule, params, cache, n_out, state, error)  # [a][l] -> (P, n_l)
     has_bias = isinstance(params, dict) and "b" in params
+    w_scale = (1.0,) * len(cache["phi"]) if lr_scales is None else tuple(lr_scales["W"])
+    b_scale = w_scale if lr_scales is None or "b" not in lr_scales else tuple(lr_scales["b"])
     K = jnp.zeros((P, n_out, P, n_out), dtype=f.dtype)
     for l, x in enumerate(cache["phi"]):
-        gram = x @ x.T + (1.0 if has_bias else 0.0)
+        gram = w_scale[l] * (x @ x.T) + (b_scale[l] if has_bias else 0.0)
         G = jnp.stack([t[l] for t in true])  # (n_out, P, n_l)
         Gt = jnp.stack([t[l] for t in pseudo])
         K = K + net.multiplier(l) ** 2 * jnp.einsum("apn,bqn,pq->paqb", G, Gt, gram)

@@ -88,3 +88,30 @@ def test_non_convergence_is_reported_and_bad_input_refused():
         dmft_linear.solve(X, y, n_hidden=2, gamma0=0.0, eta=0.1, steps=5)
     with pytest.raises(ValueError, match="y must have shape"):
         dmft_linear.solve(X, np.ones(3), n_hidden=2, gamma0=1.0, eta=0.1, steps=5)
+
+
+@pytest.mark.parametrize(("rule", "rho"), [("gd", 0.0), ("fa", 0.5)])
+def test_simulation_and_dmft_trajectories_compare_variable_by_variable(rule, rho):
+    """``compare`` serves theory vs simulation directly: the same variable names, dims and normalisations (the
+    simulated eNTK weighted by the mean-field learning rates, the kernels per weight layer). One width-2000 seed
+    sits within a few N^-1/2 ~ 0.02 of the infinite-width trajectory in every variable (measured <= 0.07), while the
+    kernels moved by O(1)."""
+    from learndyn.observables import compare
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((6, 12)), rng.standard_normal(6)
+    task = tasks.Task(X, y[:, None])
+    steps, eta, gamma0, N = 40, 0.1, 1.5, 2000
+    theory = dmft_linear.solve(X, y, n_hidden=2, gamma0=gamma0, eta=eta, steps=steps, rule=rule, rho=rho)
+    par = param.get("meanfield", gamma0=gamma0)
+    net = par.mlp((12, N, N, 1), "linear")
+    rl = rules.GD(net) if rule == "gd" else rules.FA(net, rho=rho)
+    t = eta * np.arange(0, steps + 1, 10)
+    sim = train.simulate(net, rl, task, par.init(jax.random.key(0), (12, N, N, 1), "linear"), lr=eta, t=t,
+                         param=par, key=1)  # fmt: skip
+    ds = sim.trajectory(task, rule_kernels=True, kernels=True, ntk=False, rsm=False)
+    th = theory.trajectory().sel(t=ds.t.values, method="nearest")
+    table = compare(ds, th, ["loss", "f", "entk", "phi", "g", "gt"])
+    assert (table["rel_err"] < 0.15).all(), table
+    moved = compare(th.isel(t=[0]).assign_coords(t=[0.0]), th.isel(t=[-1]).assign_coords(t=[0.0]), ["phi", "gt"])
+    assert (moved["rel_err"] > 0.3).all(), moved  # the kernels really evolved (rich regime)
