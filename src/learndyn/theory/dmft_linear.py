@@ -375,19 +375,22 @@ class _Layers:
 def _iterate(solver, state, tol, max_iter, damping):
     """Sweep until the relative change is below ``tol``; returns (converged, iterate, residuals).
 
-    A window is given up as soon as a sweep produces a non-finite value or the change has grown for three sweeps in
-    a row (a Picard iteration that is amplifying, not settling): the caller retries it at half the size.
+    A window is given up as soon as a sweep produces a non-finite value, the change exceeds ``1e4`` times the best
+    so far (a Picard iteration that is amplifying, not settling), or no sweep has improved on the best for
+    ``3 (L + 1)`` sweeps: information crosses one layer per sweep, so a converging iteration can rise for up to
+    about ``L`` sweeps in a row before the next drop. The caller retries the window at half the size.
     """
-    res, rising = [], 0
+    res, best, since = [], float("inf"), 0
+    patience = max(8, 3 * (solver.L + 1))
     for _ in range(max_iter):
         with np.errstate(over="ignore", invalid="ignore"):  # a blowing-up window is detected and retried below
             new = solver.sweep(state)
             r = _change(state, new, solver.y)
         res.append(r)
-        if not np.isfinite(r):
+        if not np.isfinite(r) or r > 1e4 * best:
             return False, state, res
-        rising = rising + 1 if len(res) > 1 and r > res[-2] else 0
-        if rising >= 3:
+        best, since = (r, 0) if r < best else (best, since + 1)
+        if since >= patience:
             return False, state, res
         state = new if damping == 1.0 else _mix(state, new, damping)
         if r <= tol:
