@@ -40,6 +40,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from learndyn import _checks
 from learndyn.theory.dmft import DMFTNotConverged, DMFTResult
@@ -167,7 +168,10 @@ def solve(
     residuals, base, add = [], None, min(window, steps)
     state = solver.initial(add + 1)
     while True:
-        ok, new, res = _iterate(solver, state, tol, max_iter, damping)
+        # the products are small ((P T) x T): one BLAS thread is as fast as two on an idle machine, and many times
+        # faster on a shared one, where the threads of a multi-threaded BLAS wait on each other
+        with threadpool_limits(1, user_api="blas"):
+            ok, new, res = _iterate(solver, state, tol, max_iter, damping)
         residuals += res
         if ok:
             base = new
