@@ -15,7 +15,7 @@ jax.config.update("jax_enable_x64", True)
 __version__ = "0.1.0"
 
 # The curated public API: a task, a net, a rule, simulate or solve, compare. Modules stay importable for the rest.
-from learndyn import init, integrate, nets, observables, rules, tasks, theory  # noqa: E402
+from learndyn import init, integrate, nets, observables, param, rules, tasks, theory  # noqa: E402
 from learndyn.nets import GLN, MLP  # noqa: E402
 from learndyn.observables import compare, entk, trajectory_from_weights  # noqa: E402
 from learndyn.tasks import Task  # noqa: E402
@@ -36,6 +36,7 @@ __all__ = [
     "integrate",
     "nets",
     "observables",
+    "param",
     "rules",
     "simulate",
     "simulate_gd",
