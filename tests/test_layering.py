@@ -11,6 +11,7 @@ SRC = Path(__file__).parents[1] / "src" / "learndyn"
 SIMULATION = {
     "learndyn.nets",
     "learndyn.train",
+    "learndyn.simulation",
     "learndyn._loop",
     "learndyn.integrate",
     "learndyn.rules",
@@ -52,6 +53,7 @@ def test_theory_and_observables_never_import_simulation(path):
     "path",
     _files("nets")
     + _files("train")
+    + _files("simulation")
     + _files("_loop")
     + _files("integrate")
     + _files("rules")

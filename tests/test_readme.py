@@ -1,4 +1,4 @@
-"""The README's Python example runs and shows GD within O(lr) of the exact solution."""
+"""The README's Python examples run and show what the README says they show."""
 
 import contextlib
 import io
@@ -6,26 +6,30 @@ import re
 from pathlib import Path
 
 
-def test_readme_python_example_runs():
+def _run_example(k: int, what: str) -> str:
+    """Run the README's ``k``-th python block and return what it printed."""
     text = (Path(__file__).parents[1] / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    assert blocks, "README.md has no python example"
+    assert len(blocks) > k, f"README.md lost its {what} example"
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(blocks[0], "README.md", "exec"), {})
-    table = {line.split()[0]: [float(x) for x in line.split()[1:]] for line in out.getvalue().splitlines()[1:]}
-    assert set(table) == {"w2w1", "loss", "ntk"}  # rows: variable, max_abs_err, scale, rel_err
+        exec(compile(blocks[k], "README.md", "exec"), {})
+    return out.getvalue()
+
+
+def _table(printed: str) -> dict:
+    """Rows of a printed ``compare`` table: variable -> [max_abs_err, scale, rel_err]."""
+    return {line.split()[0]: [float(x) for x in line.split()[1:]] for line in printed.splitlines()[1:]}
+
+
+def test_readme_python_example_runs():
+    table = _table(_run_example(0, "exact-solution"))
+    assert set(table) == {"w2w1", "loss", "ntk"}
     assert all(rel < 0.01 for _, _, rel in table.values())  # GD at lr = 0.01 is within O(lr) of the exact flow
 
 
 def test_readme_rules_example_trains_under_every_rule():
-    text = (Path(__file__).parents[1] / "README.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    assert len(blocks) >= 2, "README.md lost its learning-rule example"
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(blocks[1], "README.md", "exec"), {})
-    rows = [line.split() for line in out.getvalue().splitlines()]
+    rows = [line.split() for line in _run_example(1, "learning-rule").splitlines()]
     assert [r[0] for r in rows] == ["gd", "fa", "dfa", "sign-fa"]
     for r in rows:
         assert float(r[4]) < 0.2 * float(r[2]), r  # every rule learns the task
@@ -34,12 +38,6 @@ def test_readme_rules_example_trains_under_every_rule():
 
 
 def test_readme_theory_example_agrees_within_the_finite_width_error():
-    text = (Path(__file__).parents[1] / "README.md").read_text()
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    assert len(blocks) >= 3, "README.md lost its theory-vs-simulation example"
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        exec(compile(blocks[2], "README.md", "exec"), {})
-    rows = {line.split()[0]: [float(x) for x in line.split()[1:]] for line in out.getvalue().splitlines()[1:]}
+    rows = _table(_run_example(2, "theory-vs-simulation"))
     assert set(rows) == {"loss", "f", "entk", "phi", "gt"}
     assert all(rel < 0.2 for _, _, rel in rows.values()), rows  # N = 1000: a few 1/sqrt(N) ~ 0.03 each
