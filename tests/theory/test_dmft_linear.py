@@ -115,3 +115,14 @@ def test_simulation_and_dmft_trajectories_compare_variable_by_variable(rule, rho
     assert (table["rel_err"] < 0.15).all(), table
     moved = compare(th.isel(t=[0]).assign_coords(t=[0.0]), th.isel(t=[-1]).assign_coords(t=[0.0]), ["phi", "gt"])
     assert (moved["rel_err"] > 0.3).all(), moved  # the kernels really evolved (rich regime)
+
+
+@pytest.mark.parametrize("rule", ["gd", "fa"])
+def test_damping_reaches_the_same_fixed_point(rule):
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((5, 8)), rng.standard_normal(5)
+    plain = dmft_linear.solve(X, y, n_hidden=2, gamma0=1.0, eta=0.1, steps=30, rule=rule, rho=0.3)
+    damped = dmft_linear.solve(X, y, n_hidden=2, gamma0=1.0, eta=0.1, steps=30, rule=rule, rho=0.3, damping=0.6)
+    assert damped.converged and damped.iterations > plain.iterations  # damping slows the iteration, nothing else
+    np.testing.assert_allclose(damped.f, plain.f, atol=1e-9)
+    np.testing.assert_allclose(damped.gt, plain.gt, atol=1e-8)

@@ -285,7 +285,7 @@ class _Layers:
         """
         L, T, P, c, fa, rho = self.L, s.T, self.P, self.c, self.rho is not None, self.rho
         new = _State(T, [s.phi[0]], [None] * (L + 2), [None] * (L + 2), [None] * (L + 2), [None] * (L + 1),
-                     [None] * (L + 1), [None] * (L + 2), [None] * (L + 2), None)  # fmt: skip
+                     [None] * (L + 1), [None] * (L + 1), [None] * (L + 1), None)  # fmt: skip
         ones = np.ones((T, T))
         new.G[L + 1] = new.Gt[L + 1] = new.Gtt[L + 1] = ones
         delta = s.delta
