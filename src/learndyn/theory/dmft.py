@@ -66,6 +66,10 @@ class DMFTResult:
         Monte-Carlo error estimate of the loss; ``None`` for a sample-free (algebraic) solve.
     settings : dict
         The solver's configuration (rule, ``gamma0``, ``eta``, ...), stored in the trajectory's attributes.
+    gtt : (T, L + 1, P, P) array or None
+        ``G~~^{l+1}(t, t) = <g~ g~>``, the pseudo-gradient kernels (gives ``grad_corr``); ``None`` if not kept.
+    fields : (L, S, P) array or None
+        A Monte-Carlo solve's final pre-activations ``h^l`` of every site (``keep_fields=True``).
     """
 
     t: np.ndarray
@@ -81,6 +85,8 @@ class DMFTResult:
     tol: float
     mc_error: float | None = None
     settings: dict = field(default_factory=dict)
+    gtt: np.ndarray | None = None
+    fields: np.ndarray | None = None
 
     @property
     def delta(self) -> np.ndarray:
@@ -120,6 +126,14 @@ class DMFTResult:
             },
             coords={"t": self.t, "layer": np.arange(L1)},
         )
+        if self.gtt is not None:
+            # corr(g, g~) per hidden layer: the per-item cosine <g g~> / sqrt(<g g> <g~ g~>), averaged over items
+            def diag(a):
+                return np.diagonal(a[:, :-1], axis1=2, axis2=3)
+
+            with np.errstate(invalid="ignore", divide="ignore"):
+                corr = np.mean(diag(self.gt) / np.sqrt(diag(self.g) * diag(self.gtt)), axis=2)
+            ds["grad_corr"] = (("t", "hidden"), corr)
         ds.attrs.update(
             source="theory",
             theory="DMFT",
