@@ -41,3 +41,11 @@ def test_readme_theory_example_agrees_within_the_finite_width_error():
     rows = _table(_run_example(2, "theory-vs-simulation"))
     assert set(rows) == {"loss", "f", "entk", "phi", "gt"}
     assert all(rel < 0.2 for _, _, rel in rows.values()), rows  # N = 1000: a few 1/sqrt(N) ~ 0.03 each
+
+
+def test_readme_monte_carlo_dmft_example_trains_and_states_its_error():
+    first, second = _run_example(3, "Monte-Carlo DMFT").splitlines()
+    start, end, err = (float(x) for x in re.fullmatch(r"loss (\S+) -> (\S+), Monte-Carlo error (\S+)", first).groups())
+    assert end < 0.2 * start and 0 < err < 0.01 * start  # DFA learns; the S/2 check bounds the sampling error
+    corr = [float(c) for c in second.strip("[]").split()]
+    assert len(corr) == 2 and all(0.0 < c < 1.0 for c in corr)  # DFA's backward signals align, not perfectly
