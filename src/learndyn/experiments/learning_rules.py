@@ -35,8 +35,12 @@ Checks (tolerances from measured values with a margin; measured values in bracke
   distance from N(0, 1) > 0.05), the GLN's at most half as far (conditionally Gaussian given the gates, a mixture
   over them); the simulated densities match the DMFT's (two-sample KS distance <= 0.03).
 
-Quick mode runs three widths (256, 512, 1024) with 6 seeds and ``S = 32768`` sites; the full run five widths
-(256..4096) with 8 seeds and ``S = 131072``. The slope tolerance is kept in both.
+Measured (full run, data seed 0): slopes -1.00 (GD), -0.97 (FA), -0.98 (GLN), -0.99 (Hebb); floors 0.2-1.9 % of the
+N = 4096 error; final kernels within 1.2-2.2 %; KS distances from N(0, 1) 0.150 (GD), 0.137 (FA), 0.014 (GLN),
+0.103 (Hebb), simulation vs DMFT <= 0.018. The full run (five widths 256..4096, 32 seeds, eight GLN gate draws per
+width, ``S = 131072``, 150 steps) takes about 8 minutes; quick mode (widths 128 and 1024, 12 seeds, one gate draw,
+``S = 32768``, 80 steps) about 40 s, most of it JAX compilation (one simulation and one kernel function per rule and
+width). Every check and tolerance is the same in both (quick: slopes -0.90..-1.01).
 """
 
 from __future__ import annotations
@@ -171,12 +175,12 @@ def _simulate(cfg: Config, task: Task, rule_name: str, N: int, rec: np.ndarray) 
             return f[:, 0], ph @ ph.T / n, g @ gt.T / n, g @ g.T / n, gt @ gt.T / n
 
         p0 = jax.jit(jax.vmap(lambda k: par.init(k, sizes, "relu")))(init_keys[idx])  # noqa: B023
-        state = jax.vmap(rule.init)(rule_keys[idx], p0)
+        state = jax.jit(jax.vmap(rule.init))(rule_keys[idx], p0)
         sim = train.simulate(net, rule, task, p0, lr=cfg.eta, t=cfg.eta * rec, state=state, param=par)
         f, phi, gt, g, gtt = (np.asarray(v) for v in jax.jit(jax.vmap(jax.vmap(kernels, (0, None)), (0, 0)))(
             sim.params, state))  # fmt: skip
-        last = jax.tree_util.tree_map(lambda w: w[:, -1], sim.params)
-        h = np.asarray(jax.vmap(lambda p: net.apply(p, X)[1]["h"][0])(last))  # noqa: B023
+        last = jax.tree_util.tree_map(lambda w: np.asarray(w)[:, -1], sim.params)
+        h = np.asarray(jax.jit(jax.vmap(lambda p: net.apply(p, X)[1]["h"][0]))(last))  # noqa: B023
         parts.append({"loss": np.asarray(sim.loss), "f": f, "phi": phi, "gt": gt, "g": g, "gtt": gtt, "h": h})
         del sim
     out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}  # (seed, t, ...)
@@ -195,8 +199,8 @@ def _slope(widths, err) -> float:
 @experiment(
     "learning-rules",
     Config,
-    quick={"widths": (128, 512, 2048), "n_seeds": 16, "samples": 32768, "steps": 80, "n_records": 9,
-           "gate_draws": 2},
+    quick={"widths": (128, 1024), "n_seeds": 12, "samples": 32768, "steps": 80, "n_records": 9,
+           "gate_draws": 1},
     description="two-layer ReLU net under GD, FA, GLN and Hebb (gamma0 = 2): Monte-Carlo DMFT against width-N "
     "simulations, errors ~ 1/N, alignment, G~, kernels and pre-activation densities (Bordelon & Pehlevan 2023, "
     "Fig. 1).",
