@@ -89,11 +89,12 @@ def test_lazy_limit_gap_scales_as_gamma0_squared(L):
 
 
 def _simulated_loss(X, y, L, activation, rule, gamma0, eta, steps, N, seeds, rho=0.0):
-    """Seeds x records of the loss; a GLN's gates are a property of the net, so each pair of seeds gets its own."""
+    """Seeds x records of the loss; a GLN's gates are a property of the net, so each half of the seeds gets its own
+    (two-layer Hebb, GD, FA and GLN are checked against width sweeps by the learning-rules experiment)."""
     par = param.get("meanfield", gamma0=gamma0)
     sizes = (X.shape[1],) + (N,) * L + (1,)
     base = par.mlp(sizes, activation)
-    groups = seeds // 2 if rule == "gln" else 1
+    groups = 2 if rule == "gln" else 1
     out = []
     for gate_seed in range(groups):
         net = base
@@ -113,7 +114,6 @@ def _simulated_loss(X, y, L, activation, rule, gamma0, eta, steps, N, seeds, rho
 @pytest.mark.parametrize(
     ("L", "activation", "rule", "rho", "gamma0"),
     [
-        (1, "relu", "hebb", 0.0, 2.0),
         (2, "relu", "gln", 0.0, 1.5),
         (3, "tanh", "dfa", 0.0, 1.5),
         (2, "tanh", "fa", 0.5, 1.5),
@@ -121,11 +121,11 @@ def _simulated_loss(X, y, L, activation, rule, gamma0, eta, steps, N, seeds, rho
     ],
 )
 def test_dmft_is_the_wide_simulation(L, activation, rule, rho, gamma0):
-    """The seed mean of N = 1000 simulations of the engine sits on the DMFT (S = 4000) within 3 standard errors plus
+    """The seed mean of N = 1000 simulations of the engine sits on the DMFT (S = 2000) within 3 standard errors plus
     an O(1/N) allowance of 2/N (the measured finite-width bias of the loss is <= 1/N here), in the rich regime."""
     X, y = _data(P=10, D=50)
     kw = {"n_hidden": L, "activation": activation, "rule": rule, "rho": rho, "gamma0": gamma0, "eta": 0.2}
-    res = dmft_mc.solve(X, y, steps=60, samples=4000, **kw)
+    res = dmft_mc.solve(X, y, steps=60, samples=2000, **kw)
     assert res.loss[-1] < 0.1 * res.loss[0]
     N, seeds = 1000, 8
     sim = _simulated_loss(X, y, L, activation, rule, gamma0, 0.2, 60, N, seeds, rho)
