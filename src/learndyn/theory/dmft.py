@@ -27,9 +27,27 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
+from learndyn import _checks
 from learndyn.observables import describe_variables, kernel_task_alignment
 
-__all__ = ["DMFTNotConverged", "DMFTResult"]
+__all__ = ["DMFTNotConverged", "DMFTResult", "targets"]
+
+
+def targets(y, P: int) -> np.ndarray:
+    """The DMFT solvers' targets as a float64 ``(P,)`` array (one output); ``y`` of shape ``(P,)`` or ``(P, 1)``.
+
+    Examples
+    --------
+    >>> targets([[1.0], [-1.0]], 2)
+    array([ 1., -1.])
+    """
+    arr = np.asarray(y, dtype=np.float64)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.shape != (P,):
+        raise ValueError(f"y must have shape (P,) or (P, 1) with P = {P} (one output); got {np.shape(y)}")
+    _checks.finite("y", arr)
+    return arr
 
 
 class DMFTNotConverged(ArithmeticError):

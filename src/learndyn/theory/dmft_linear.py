@@ -43,7 +43,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from learndyn import _checks
-from learndyn.theory.dmft import DMFTNotConverged, DMFTResult
+from learndyn.theory.dmft import DMFTNotConverged, DMFTResult, targets
 
 __all__ = ["RULES", "memory_estimate", "solve"]
 
@@ -131,7 +131,7 @@ def solve(
     """
     X = _checks.as_matrix("X", X)
     P, D = X.shape
-    y = _targets(y, P)
+    y = targets(y, P)
     L = _checks.positive_int("n_hidden", n_hidden)
     gamma0 = _checks.positive_float("gamma0", gamma0)
     eta = _checks.positive_float("eta", eta)
@@ -194,16 +194,6 @@ def solve(
             partial,
         )
     return partial
-
-
-def _targets(y, P):
-    arr = np.asarray(y, dtype=np.float64)
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.shape != (P,):
-        raise ValueError(f"y must have shape (P,) or (P, 1) with P = {P} (one output); got {np.shape(y)}")
-    _checks.finite("y", arr)
-    return arr
 
 
 class _State:

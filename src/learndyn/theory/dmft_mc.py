@@ -62,7 +62,7 @@ import math
 import numpy as np
 
 from learndyn import _checks
-from learndyn.theory.dmft import DMFTResult
+from learndyn.theory.dmft import DMFTResult, targets
 from learndyn.theory.kernels import _activation
 
 __all__ = ["RULES", "memory_estimate", "solve"]
@@ -167,7 +167,7 @@ def solve(
     """
     X = _checks.as_matrix("X", X)
     P, D = X.shape
-    y = _targets(y, P)
+    y = targets(y, P)
     L = _checks.positive_int("n_hidden", n_hidden)
     name, phi, dphi = _activation(activation, None)
     rule = _checks.one_of("rule", rule, RULES)
@@ -219,16 +219,6 @@ def solve(
 
 def _loss(delta):
     return 0.5 * np.mean(delta**2, axis=1)
-
-
-def _targets(y, P):
-    arr = np.asarray(y, dtype=np.float64)
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.shape != (P,):
-        raise ValueError(f"y must have shape (P,) or (P, 1) with P = {P} (one output); got {np.shape(y)}")
-    _checks.finite("y", arr)
-    return arr
 
 
 # --------------------------------------------------------------------------------------------------------------------
