@@ -96,6 +96,7 @@ import xarray as xr
 from learndyn import param as _param
 from learndyn import rules, train
 from learndyn.experiments._dfa_depth_figures import figures
+from learndyn.experiments._summaries import class_contrast, loglog_slope, min_step, over_kernels, top_fraction
 from learndyn.experiments.config import ExperimentConfig, option
 from learndyn.experiments.registry import experiment
 from learndyn.observables import describe_variables, kernel_task_alignment
@@ -182,35 +183,6 @@ def _key(g0: float) -> str:
     return f"dmft/gamma0_{g0:g}".replace(".", "p")
 
 
-# ---- kernel summaries ---------------------------------------------------------------------------------------------
-def _over(fn, kernels) -> np.ndarray:
-    """``fn(K)`` over the leading axes of ``kernels (..., P, P)``."""
-    arr = np.asarray(kernels)
-    flat = arr.reshape(-1, *arr.shape[-2:])
-    return np.asarray([fn(K) for K in flat]).reshape(arr.shape[:-2])
-
-
-def _alignment(y):
-    return lambda K: kernel_task_alignment(K, y[:, None])
-
-
-def _top_fraction(K) -> float:
-    """Largest eigenvalue over the trace of the symmetric part: 1 for a rank-one PSD kernel."""
-    lam = np.linalg.eigvalsh(0.5 * (K + K.T))
-    return float(lam[-1] / np.sum(lam))
-
-
-def _class_contrast(y):
-    """(mean within-class off-diagonal K - mean between-class K) / mean |K|: > 0 when K clusters by class."""
-    same = y[:, None] == y[None, :]
-    off = ~np.eye(len(y), dtype=bool)
-
-    def contrast(K):
-        return float((np.mean(K[same & off]) - np.mean(K[~same])) / np.mean(np.abs(K)))
-
-    return contrast
-
-
 # ---- theory -------------------------------------------------------------------------------------------------------
 def _dmft(cfg: Config, task: Task, g0: float):
     """The Monte-Carlo DMFT of one gamma0 (with its S/2 re-solve for ``mc_error``)."""
@@ -275,16 +247,6 @@ def _simulate(cfg: Config, task: Task, g0: float, N: int, rec: np.ndarray) -> di
 
 
 # ---- helpers for the checks ---------------------------------------------------------------------------------------
-def _min_step(values, increasing: bool) -> float:
-    """Smallest consecutive step of ``values`` (first axis: gamma0 ascending) in the claimed direction (> 0 if so)."""
-    d = np.diff(np.asarray(values), axis=0)
-    return float(np.min(d if increasing else -d))
-
-
-def _slope(widths, err) -> float:
-    return float(np.polyfit(np.log(widths), np.log(err), 1)[0])
-
-
 @experiment(
     "dfa-depth",
     Config,
@@ -310,7 +272,7 @@ def run(cfg: Config) -> Outcome:
     widths = np.asarray(sorted(cfg.widths))
     rec = _record_steps(cfg)
     k_early = _early_step(cfg)
-    align, contrast = _alignment(y), _class_contrast(y)
+    align, contrast = (lambda K: kernel_task_alignment(K, y[:, None])), class_contrast(y)
 
     theory = {}
     for g0 in track(gammas, "dfa-depth: DMFT per gamma0"):
@@ -319,11 +281,11 @@ def run(cfg: Config) -> Outcome:
         ds = res.trajectory()
         for var, fn, name in (
             ("phi_task_alignment", align, "kernel-task alignment A(Phi^l, y y^T) per weight layer's input"),
-            ("phi_top_fraction", _top_fraction, "largest eigenvalue / trace of Phi^l (1: rank one)"),
+            ("phi_top_fraction", top_fraction, "largest eigenvalue / trace of Phi^l (1: rank one)"),
         ):
-            ds[var] = (("t", "layer"), _over(fn, res.phi))
+            ds[var] = (("t", "layer"), over_kernels(fn, res.phi))
             ds[var].attrs.update(long_name=name, units="1")
-        ds["entk_class_contrast"] = (("t",), _over(contrast, res.entk))
+        ds["entk_class_contrast"] = (("t",), over_kernels(contrast, res.entk))
         ds["entk_class_contrast"].attrs.update(
             long_name="(mean within-class K - mean between-class K) / mean |K| of the eNTK", units="1"
         )
@@ -351,20 +313,20 @@ def run(cfg: Config) -> Outcome:
         "phiL": np.stack([theory[g].phi[:, L] for g in gammas]),
         "corr": np.stack([out.data[_key(g)]["grad_corr"].values for g in gammas]),  # (gamma0, t, hidden)
     }
-    th["A_phiL"] = _over(align, th["phiL"])
-    th["top_phiL"] = _over(_top_fraction, th["phiL"])
-    th["A_K"] = _over(align, th["entk"])
-    th["contrast"] = _over(contrast, th["entk"])
+    th["A_phiL"] = over_kernels(align, th["phiL"])
+    th["top_phiL"] = over_kernels(top_fraction, th["phiL"])
+    th["A_K"] = over_kernels(align, th["entk"])
+    th["contrast"] = over_kernels(contrast, th["entk"])
     th["mc_error"] = np.asarray([theory[g].mc_error for g in gammas])
     sm = {
         k: np.stack([np.stack([sims[g, int(N)][k] for N in widths]) for g in gammas])
         for k in sims[gammas[0], int(widths[0])]
     }
     phiL = sm["phi"][..., L, :, :]  # (gamma0, width, seed, t, P, P)
-    sm["A_phiL"] = _over(align, phiL)
-    sm["top_phiL"] = _over(_top_fraction, phiL)
-    sm["A_K"] = _over(align, sm["entk"])
-    sm["contrast"] = _over(contrast, sm["entk"])
+    sm["A_phiL"] = over_kernels(align, phiL)
+    sm["top_phiL"] = over_kernels(top_fraction, phiL)
+    sm["A_K"] = over_kernels(align, sm["entk"])
+    sm["contrast"] = over_kernels(contrast, sm["entk"])
     S = cfg.n_seeds
     t_rec = cfg.eta * rec
 
@@ -559,7 +521,7 @@ def _checks(cfg, out, gammas, widths, th, sm, summ, mse_f, loss_excess, rel_K, p
         check(
             "order",
             f"{key}_{'increasing' if increasing else 'decreasing'}_in_gamma0",
-            _min_step(summ[f"dmft_{key}"].values, increasing),
+            min_step(summ[f"dmft_{key}"].values, increasing),
             ">",
             0.0,
             f"DMFT ({setup}): smallest {word} of {what} from one gamma0 to the next larger one; > 0: {claim}",
@@ -567,7 +529,7 @@ def _checks(cfg, out, gammas, widths, th, sm, summ, mse_f, loss_excess, rel_K, p
         check(
             "order",
             f"sim_{key}_{'increasing' if increasing else 'decreasing'}_in_gamma0",
-            _min_step(summ[f"sim_{key}"].values[:, -1], increasing),
+            min_step(summ[f"sim_{key}"].values[:, -1], increasing),
             ">",
             0.0,
             f"{at_top}: smallest {word} of {what} from one gamma0 to the next larger one",
@@ -575,7 +537,7 @@ def _checks(cfg, out, gammas, widths, th, sm, summ, mse_f, loss_excess, rel_K, p
     check(
         "order",
         "entk_rel_sq_err_decreasing_in_gamma0",
-        _min_step(rel_K[:, -1], False),
+        min_step(rel_K[:, -1], False),
         ">",
         0.0,
         f"{at_top}: smallest drop of the relative squared eNTK error <|K_N - K_inf|^2>_t / <|K_inf|^2>_t from one "
@@ -614,7 +576,7 @@ def _checks(cfg, out, gammas, widths, th, sm, summ, mse_f, loss_excess, rel_K, p
             f"N = {N}: N x the largest (over gamma0) relative squared eNTK error <|K_N - K_inf|^2>_t / "
             "<|K_inf|^2>_t (spec section 5), mean over seeds; O(1/N) (measured 11-17)",
         )
-    slope = _slope(widths, mse_f)
+    slope = loglog_slope(widths, mse_f)
     check(
         "width",
         "f_sq_err_width_slope",
@@ -624,7 +586,7 @@ def _checks(cfg, out, gammas, widths, th, sm, summ, mse_f, loss_excess, rel_K, p
         f"|log-log slope + 1| of the mean squared f error against N ({span}; slope {slope:+.2f}): the squared "
         "finite-width error is O(1/N) (Fig. 3e)",
     )
-    slope_K = _slope(widths, rel_K.mean(axis=0))
+    slope_K = loglog_slope(widths, rel_K.mean(axis=0))
     check(
         "width",
         "entk_sq_err_width_slope",

@@ -64,9 +64,10 @@ import xarray as xr
 from learndyn import param as _param
 from learndyn import rules, train
 from learndyn.experiments._fa_rho_figures import figures
+from learndyn.experiments._summaries import loglog_slope, min_step, task_alignments
 from learndyn.experiments.config import ExperimentConfig, option
 from learndyn.experiments.registry import experiment
-from learndyn.observables import describe_variables, kernel_task_alignment
+from learndyn.observables import describe_variables
 from learndyn.progress import track
 from learndyn.results import Outcome
 from learndyn.tasks import Task
@@ -149,12 +150,6 @@ def _key(rho: float) -> str:
     return f"dmft/rho_{rho:g}".replace(".", "p")
 
 
-def _alignments(kernels, y) -> np.ndarray:
-    """``A(K, y y^T)`` over the leading axes of ``kernels (..., P, P)``."""
-    flat = np.asarray(kernels).reshape(-1, *np.shape(kernels)[-2:])
-    return np.asarray([kernel_task_alignment(K, y[:, None]) for K in flat]).reshape(np.shape(kernels)[:-2])
-
-
 # ---- theory -------------------------------------------------------------------------------------------------------
 def _dmft(cfg: Config, task: Task, rho: float):
     """The algebraic DMFT of one rho, not raising when unconverged (a check reports it)."""
@@ -212,16 +207,6 @@ def _simulate(cfg: Config, task: Task, rho: float, N: int, rec: np.ndarray) -> d
 
 
 # ---- helpers for the checks ---------------------------------------------------------------------------------------
-def _min_step(values, increasing: bool) -> float:
-    """Smallest consecutive step of ``values`` (first axis: rho ascending) in the claimed direction (> 0: monotone)."""
-    d = np.diff(np.asarray(values), axis=0)
-    return float(np.min(d if increasing else -d))
-
-
-def _slope(widths, err) -> float:
-    return float(np.polyfit(np.log(widths), np.log(err), 1)[0])
-
-
 @experiment(
     "fa-rho",
     Config,
@@ -244,7 +229,7 @@ def run(cfg: Config) -> Outcome:
     for rho in track(rhos, "fa-rho: DMFT per rho"):
         theory[rho] = _dmft(cfg, task, float(rho))
         ds = theory[rho].trajectory()
-        ds["phi_task_alignment"] = (("t", "layer"), _alignments(theory[rho].phi, y))
+        ds["phi_task_alignment"] = (("t", "layer"), task_alignments(theory[rho].phi, y))
         ds["phi_task_alignment"].attrs.update(long_name="kernel-task alignment A(Phi^l, y y^T)", units="1")
         out.data[_key(rho)] = ds
 
@@ -276,8 +261,8 @@ def run(cfg: Config) -> Outcome:
         k: np.stack([np.stack([sims[r, int(N)][k] for N in widths]) for r in rhos])
         for k in sims[rhos[0], int(widths[0])]
     }
-    sm["A_K"] = _alignments(sm["entk"], y)  # (rho, width, seed, t)
-    sm["A_phi"] = _alignments(sm["phi"], y)  # (rho, width, seed, t, layer)
+    sm["A_K"] = task_alignments(sm["entk"], y)  # (rho, width, seed, t)
+    sm["A_phi"] = task_alignments(sm["phi"], y)  # (rho, width, seed, t, layer)
     S = cfg.n_seeds
     t_rec = cfg.eta * rec
 
@@ -413,7 +398,7 @@ def _checks(cfg, out, task, theory, rhos, widths, th, summ, mse_f, loss_excess, 
     check(
         "order",
         "early_loss_decreasing_in_rho",
-        _min_step(summ["dmft_early_loss"].values, False),
+        min_step(summ["dmft_early_loss"].values, False),
         ">",
         0.0,
         f"DMFT ({setup}): smallest drop of the loss at t = {t_early:g} from one rho to the next larger one "
@@ -423,7 +408,7 @@ def _checks(cfg, out, task, theory, rhos, widths, th, summ, mse_f, loss_excess, 
     check(
         "order",
         "sim_early_loss_decreasing_in_rho",
-        _min_step(summ["sim_early_loss"].values[:, -1], False),
+        min_step(summ["sim_early_loss"].values[:, -1], False),
         ">",
         0.0,
         f"simulation at N = {Nmax} (mean of {cfg.n_seeds} seeds): smallest drop of the loss at t = {t_early:g} "
@@ -432,7 +417,7 @@ def _checks(cfg, out, task, theory, rhos, widths, th, summ, mse_f, loss_excess, 
     check(
         "order",
         "final_gt_increasing_in_rho",
-        _min_step(summ["dmft_final_gt"].values, True),
+        min_step(summ["dmft_final_gt"].values, True),
         ">",
         0.0,
         f"DMFT: smallest increase of the final G~^l (t = {cfg.eta * cfg.steps:g}) from one rho to the next larger "
@@ -441,7 +426,7 @@ def _checks(cfg, out, task, theory, rhos, widths, th, summ, mse_f, loss_excess, 
     check(
         "order",
         "gt_increasing_in_rho_at_all_t",
-        _min_step(th["gt"][:, 1:, :L], True),
+        min_step(th["gt"][:, 1:, :L], True),
         ">",
         0.0,
         f"DMFT: smallest increase of G~^l(t) with rho over every step t > 0 and hidden layer l = 1..{L}",
@@ -449,7 +434,7 @@ def _checks(cfg, out, task, theory, rhos, widths, th, summ, mse_f, loss_excess, 
     check(
         "order",
         "sim_final_gt_increasing_in_rho",
-        _min_step(summ["sim_final_gt"].values[:, -1], True),
+        min_step(summ["sim_final_gt"].values[:, -1], True),
         ">",
         0.0,
         f"simulation at N = {Nmax} (seed mean): smallest increase of the final G~^l with rho over the hidden layers",
@@ -457,7 +442,7 @@ def _checks(cfg, out, task, theory, rhos, widths, th, summ, mse_f, loss_excess, 
     check(
         "order",
         "final_entk_alignment_decreasing_in_rho",
-        _min_step(summ["dmft_final_entk_alignment"].values, False),
+        min_step(summ["dmft_final_entk_alignment"].values, False),
         ">",
         0.0,
         "DMFT: smallest drop of the final kernel-task alignment A(K, y y^T) from one rho to the next larger one; "
@@ -466,7 +451,7 @@ def _checks(cfg, out, task, theory, rhos, widths, th, summ, mse_f, loss_excess, 
     check(
         "order",
         "final_phi_alignment_decreasing_in_rho",
-        _min_step(summ["dmft_final_phi_alignment"].values, False),
+        min_step(summ["dmft_final_phi_alignment"].values, False),
         ">",
         0.0,
         f"DMFT: smallest drop of the final A(Phi^l, y y^T) from one rho to the next larger one, over the hidden "
@@ -475,7 +460,7 @@ def _checks(cfg, out, task, theory, rhos, widths, th, summ, mse_f, loss_excess, 
     check(
         "order",
         "sim_final_entk_alignment_decreasing_in_rho",
-        _min_step(summ["sim_final_entk_alignment"].values[:, -1], False),
+        min_step(summ["sim_final_entk_alignment"].values[:, -1], False),
         ">",
         0.0,
         f"simulation at N = {Nmax} (seed mean): smallest drop of the final A(K, y y^T) with rho",
@@ -483,7 +468,7 @@ def _checks(cfg, out, task, theory, rhos, widths, th, summ, mse_f, loss_excess, 
     check(
         "order",
         "sim_final_phi_alignment_decreasing_in_rho",
-        _min_step(summ["sim_final_phi_alignment"].values[:, -1], False),
+        min_step(summ["sim_final_phi_alignment"].values[:, -1], False),
         ">",
         0.0,
         f"simulation at N = {Nmax} (seed mean): smallest drop of the final A(Phi^l, y y^T) with rho over the "
@@ -559,7 +544,7 @@ def _checks(cfg, out, task, theory, rhos, widths, th, summ, mse_f, loss_excess, 
         f"rho = {rhos[0]:g}, from the same weights and feedback (0 for float64 runs): the simulations' roundoff is "
         "far below every DMFT-vs-simulation tolerance (>= 1e-3)",
     )
-    slope = _slope(widths, mse_f)
+    slope = loglog_slope(widths, mse_f)
     check(
         "width",
         "f_sq_err_width_slope",
@@ -569,7 +554,7 @@ def _checks(cfg, out, task, theory, rhos, widths, th, summ, mse_f, loss_excess, 
         f"|log-log slope + 1| of the mean squared f error against N ({span}; slope {slope:+.2f}): the squared "
         "finite-width error is O(1/N)",
     )
-    slope_K = _slope(widths, rel_K.mean(axis=0))
+    slope_K = loglog_slope(widths, rel_K.mean(axis=0))
     check(
         "width",
         "entk_sq_err_width_slope",

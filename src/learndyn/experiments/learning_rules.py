@@ -57,10 +57,11 @@ from learndyn import param as _param
 from learndyn import rules as _rules
 from learndyn import train
 from learndyn.experiments._learning_rules_figures import figures
+from learndyn.experiments._summaries import loglog_slope, task_alignments
 from learndyn.experiments.config import ExperimentConfig, option
 from learndyn.experiments.registry import experiment
 from learndyn.nets import GLN
-from learndyn.observables import describe_variables, kernel_task_alignment
+from learndyn.observables import describe_variables
 from learndyn.progress import track
 from learndyn.results import Outcome
 from learndyn.rule_kernels import _output_signals
@@ -112,12 +113,6 @@ def _task(cfg: Config) -> Task:
     X = rng.standard_normal((cfg.n_items, cfg.d))
     y = rng.permutation(np.where(np.arange(cfg.n_items) < cfg.n_items // 2, 1.0, -1.0))
     return Task(X, y[:, None], name="gaussian-labels")
-
-
-def _alignments(kernels, y) -> np.ndarray:
-    """``A(K, y y^T)`` over the leading axes of ``kernels (..., P, P)``."""
-    flat = np.asarray(kernels).reshape(-1, *np.shape(kernels)[-2:])
-    return np.asarray([kernel_task_alignment(K, y[:, None]) for K in flat]).reshape(np.shape(kernels)[:-2])
 
 
 def _standardised(h) -> np.ndarray:
@@ -192,10 +187,6 @@ def _simulate(cfg: Config, task: Task, rule_name: str, N: int, rec: np.ndarray) 
     return out
 
 
-def _slope(widths, err) -> float:
-    return float(np.polyfit(np.log(widths), np.log(err), 1)[0])
-
-
 @experiment(
     "learning-rules",
     Config,
@@ -241,14 +232,14 @@ def run(cfg: Config) -> Outcome:
         "A_K": np.stack([out.data[f"dmft/{r}"]["entk_task_alignment"].values for r in RULES]),
         "corr": np.stack([out.data[f"dmft/{r}"]["grad_corr"].values[:, 0] for r in RULES]),
     }
-    sm["A_K"] = _alignments(sm["entk"], y)
+    sm["A_K"] = task_alignments(sm["entk"], y)
     th["gt_mean"] = np.mean(np.diagonal(th["gt"], axis1=-2, axis2=-1), axis=-1)  # (rule, t)
     sm["gt_mean"] = np.mean(np.diagonal(sm["gt"], axis1=-2, axis2=-1), axis=-1)  # (rule, width, seed, t)
 
     # ---- errors against the DMFT
     f_th = th["f"][:, rec]  # (rule, t, P)
     sq_f = np.mean((sm["f"] - f_th[:, None, None]) ** 2, axis=(2, 3, 4))  # (rule, width)
-    slopes = np.asarray([_slope(widths, sq_f[i]) for i in range(R)])
+    slopes = np.asarray([loglog_slope(widths, sq_f[i]) for i in range(R)])
     sem = sm["loss"].std(axis=2, ddof=1) / np.sqrt(S)
     mcs = np.asarray([mc[r] for r in RULES])
     excess = np.abs(sm["loss"].mean(axis=2) - th["loss"][:, None, rec]) - 3 * sem - 3 * mcs[:, None, None]
