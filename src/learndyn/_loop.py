@@ -210,12 +210,18 @@ def _stepper(X, Y, offset, inv_p, h, net, rule, method, product, drift, batch_si
     per-layer learning-rate scales: ``(warmup_steps, scales during warm-up, scales after)``) multiply the
     rule's update of each layer.
     """
-    if rule is None:
+    if rule is None or getattr(rule, "autodiff", False):
         value_and_grad = _value_and_grad(X, Y, offset, inv_p, net, product)
 
         def gd_step(carry, k):
             params, state, acc, key = carry
-            value, new = integrate.step(params, value_and_grad, h, method)
+            if batch_size is None:
+                value, new = integrate.step(params, value_and_grad, h, method)
+            else:
+                key, sub = jax.random.split(key)
+                idx = jax.random.choice(sub, X.shape[0], (batch_size,), replace=False)
+                vg = jax.value_and_grad(_objective(X[idx], Y[idx], 0.0, 1.0 / batch_size, net))
+                value, new = integrate.step(params, vg, h, method)
             return value, (new, state, acc, key)
 
         return gd_step

@@ -75,6 +75,9 @@ VARIABLES: dict[str, dict[str, str]] = {
         "long_name": "gradient / pseudo-gradient kernel G~^{l+1} = g . g~ / n at weight layer l's output",
         "units": "1",
     },
+    "sv": {"long_name": "singular values of each edge's weight matrix, descending (gated graphs)", "units": "1"},
+    "edge": {"long_name": "edge src->dst of a gated graph"},
+    "k": {"long_name": "singular value index (0: largest)"},
     "layer": {"long_name": "weight layer l (0: input layer, L: readout)"},
     "hidden": {"long_name": "hidden layer (1: first)"},
     "p": {"long_name": "training item"},
@@ -372,7 +375,7 @@ def max_abs_diff(a: xr.Dataset, b: xr.Dataset, names: Sequence[str] | str | None
 
 
 def trajectory_from_weights(
-    task: Task, t, weights, net=None, *, ntk: bool = True, rsm: bool | None = None, attrs: dict | None = None
+    task: Task, t, weights, net=None, *, ntk: bool | None = None, rsm: bool | None = None, attrs: dict | None = None
 ) -> xr.Dataset:
     """Trajectory of a network from its parameters over time, computed from the net's own forward pass.
 
@@ -387,8 +390,9 @@ def trajectory_from_weights(
         ``{"W": ..., "b": ...}`` as :class:`learndyn.nets.MLP` uses.
     net : object with ``apply(params, X) -> (f, cache)``, optional
         The network. ``None`` (or any net whose ``is_linear`` is true) is a deep linear net without biases.
-    ntk : bool
+    ntk : bool or None
         Include the NTK ``ntk (t, p, o, q, o2)``: the Kronecker form for two-layer linear nets, autodiff otherwise.
+        ``None``: for chains (MLPs) yes, for gated graphs no (their NTK over all example pairs is large).
     rsm : bool or None
         Representational similarity matrices. ``None``: those that apply (linear nets: ``rsm_in`` and ``rsm_out``;
         other nets: ``rsm_in``, the gram of the first hidden layer's activations). ``True`` requires both and raises
@@ -402,12 +406,17 @@ def trajectory_from_weights(
         Always ``loss``, ``f`` (and ``test_loss``); ``w1tw1`` and ``w2w2t`` (grams of the first and last weight
         layers); for linear nets also ``w2w1`` (the network map) and, with two layers, ``balance_drift``:
         ``max|W2^T W2 - W1 W1^T - (same at t[0])|``, conserved by gradient flow (O(lr) drift under GD).
+        For a gated graph (a net with a ``graph``): ``loss``, ``f``, ``test_loss`` and ``sv (t, edge, k)``, the
+        singular values of every edge's weights in descending order (NaN beyond ``min(n_dst, n_src)``).
 
     Raises
     ------
     ValueError
         When a requested variable does not exist for this net (``rsm=True`` on a nonlinear net).
     """
+    if getattr(net, "graph", None) is not None:
+        return _gated_trajectory(task, t, weights, net, bool(ntk), attrs)
+    ntk = True if ntk is None else ntk
     linear = net is None or bool(getattr(net, "is_linear", False))
     W = [np.asarray(w) for w in (weights["W"] if isinstance(weights, dict) else weights)]
     if linear:
@@ -445,6 +454,34 @@ def trajectory_from_weights(
     if ntk:
         data["ntk"] = (("t", "p", "o", "q", "o2"), _ntk_over_time(task.X, weights, net))
     return _dataset(task, t, data, attrs)
+
+
+def edge_singular_values(weights) -> np.ndarray:
+    """Singular values of every edge matrix, descending, NaN-padded to the widest edge: (..., n_edges, k)."""
+    W = [np.asarray(w) for w in (weights["W"] if isinstance(weights, dict) else weights)]
+    k = max(min(w.shape[-2:]) for w in W)
+    lead = W[0].shape[:-2]
+    out = np.full((*lead, len(W), k), np.nan)
+    for e, w in enumerate(W):
+        sv = np.linalg.svd(w, compute_uv=False)
+        out[..., e, : sv.shape[-1]] = sv
+    return out
+
+
+def _gated_trajectory(task: Task, t, weights, net, ntk: bool, attrs) -> xr.Dataset:
+    """Loss, outputs, test loss and edge singular values of a gated graph from its own forward pass."""
+    params = jax.tree_util.tree_map(jnp.asarray, weights)
+    apply = jax.jit(jax.vmap(lambda p, X: net.apply(p, X)[0], in_axes=(0, None)))
+    f = np.asarray(apply(params, jnp.asarray(task.X)))
+    data = {"loss": (("t",), _mse(task.Y, f)), "f": (("t", "p", "o"), f)}
+    if task.X_test is not None:
+        f_test = np.asarray(apply(params, jnp.asarray(task.X_test)))
+        data["test_loss"] = (("t",), _mse(task.Y_test, f_test))
+    data["sv"] = (("t", "edge", "k"), edge_singular_values(weights))
+    if ntk:
+        data["ntk"] = (("t", "p", "o", "q", "o2"), _ntk_over_time(task.X, weights, net))
+    ds = _dataset(task, t, data, attrs)
+    return describe_variables(ds.assign_coords(edge=list(net.graph.edge_names), k=np.arange(ds.sizes["k"])))
 
 
 def _ntk_over_time(X, weights, net) -> np.ndarray:

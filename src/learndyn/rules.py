@@ -249,6 +249,39 @@ class Hebb(_Backprop):
         return [-err2 * cache["phi"][l + 1] for l in range(self.net.depth - 1)] + [error]
 
 
+@dataclass(frozen=True)
+class Autodiff:
+    """Gradient descent by autodiff of the net's own forward pass, for nets without a layer backward pass (gated
+    graphs, :class:`learndyn.nets.gated.GatedDLN`).
+
+    The simulator differentiates ``L = 1/(2P) sum ||y - f||^2`` through ``net.apply`` with :func:`jax.value_and_grad`
+    instead of calling :meth:`update`, so any net with ``apply(params, X) -> (f, cache)`` trains; ``get("gd", net)``
+    returns it for such nets.
+
+    Examples
+    --------
+    >>> from learndyn import graphs
+    >>> from learndyn.nets.gated import GatedDLN
+    >>> get("gd", GatedDLN(graphs.routing(2, 3, 4, 2))).name
+    'gd'
+    """
+
+    net: object
+
+    name = "gd"
+    autodiff = True
+    linear_in_error = True
+
+    def init(self, key, params):
+        """No state."""
+        return {}
+
+    def update(self, params, cache, error, state):
+        """Not used: the simulator takes the gradient of the loss directly (the cache cannot give it in general)."""
+        raise TypeError("the autodiff rule has no cache-based update; learndyn.train.simulate differentiates the "
+                        "net's forward pass itself")  # fmt: skip
+
+
 RULES = {"gd": GD, "fa": FA, "sign-fa": SignFA, "dfa": DFA, "hebb": Hebb}
 
 
@@ -263,4 +296,9 @@ def get(name: str, net, **options):
     """
     if name not in RULES:
         raise ValueError(f"unknown rule {name!r}; valid rules: {', '.join(sorted(RULES))}")
+    if not hasattr(net, "slope"):  # no layer-by-layer backward pass: only exact GD, through autodiff
+        if name != "gd" or options:
+            raise ValueError(f"{type(net).__name__} has no layer backward pass, so only rule 'gd' (autodiff, no "
+                             f"options) applies to it; got {name!r}" + (f" with {options}" if options else ""))
+        return Autodiff(net)
     return RULES[name](net, **options)

@@ -79,6 +79,9 @@ class Simulation:
         ds.attrs.update(source="simulation", method=self.method, lr=float(self.lr), rule=getattr(self.rule, "name", ""))
         if not (rule_kernels or kernels):
             return ds
+        if getattr(self.rule, "autodiff", False):
+            raise ValueError(f"rule_kernels and kernels need a layered net with a rule's backward pass; this "
+                             f"{type(self.net).__name__} run has none (use the default trajectory variables)")  # fmt: skip
         if kernels and task.Y.shape[1] != 1:
             raise ValueError(f"kernels=True needs a task with one output; this one has {task.Y.shape[1]}")
         cols = {k: [] for k in ("entk", "align", "corr", "phi", "g", "gt")}

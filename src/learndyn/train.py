@@ -360,6 +360,9 @@ def simulate(
     if getattr(rule, "net", net) != net:
         raise ValueError("rule is bound to another net than the one simulated; build it with the same net")
     method = _checks.one_of("method", method, integrate.STABILITY_LIMIT)
+    if getattr(rule, "autodiff", False) and (drift or param is not None):
+        raise ValueError(f"{type(net).__name__} trains by autodiff GD, which has no per-layer drift sums or "
+                         "learning-rate scales; use drift=False and param=None")  # fmt: skip
     if drift and method != "gd":
         raise ValueError("drift=True accumulates the Euler (GD-step) drift; use method='gd'")
     if batch_size is not None:

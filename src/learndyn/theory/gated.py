@@ -1,0 +1,735 @@
+"""The neural race reduction of gated deep linear networks (Saxe, Sodhani & Lewallen 2022; spec ``gated_dln.md``).
+
+For a :class:`learndyn.graphs.GatedGraph` trained on a task in the graph's data layout, with the library's loss
+``L = 1/(2P) sum_mu ||y_mu - f_mu||^2`` (a mean over the ``P`` examples) and time ``t = lr * step``:
+
+- :func:`correlations`: the gated statistics ``Sigma_yx(p) = <g_p y_t(p) x_s(p)^T>`` per path and
+  ``Sigma_x(q, p) = <g_q g_p x_s(q) x_s(p)^T>`` per pair of paths into the same output node;
+- :func:`loss` and :func:`path_sum_gradient`: the loss and its gradient (spec section 2.1) from the statistics;
+- :func:`bases` and :func:`check`: orthogonal bases ``V_u`` (inputs) and ``U_w`` (outputs) in which the
+  statistics are diagonal (assumption A1), hidden bases ``R_v`` read off the weights, and how far the weights are
+  from ``R_dst diag(b) R_src^T`` (assumption A2), each with its size and the worst path, pair or edge;
+- :func:`reduce`: the reduced per-mode dynamics (section 2.3) as a :class:`Reduction`, with the gradient flow
+  (:meth:`Reduction.flow`, SciPy ``solve_ivp``), the exact discrete GD map (:meth:`Reduction.gd`) and the trajectory
+  Dataset with the simulation's variable names (:meth:`Reduction.trajectory`).
+
+Per mode ``alpha`` the reduced system is a set of scalar networks, one scalar ``b_e`` per edge and mode:
+
+    db_e/dt = sum_{p through e} (prod_{e' in p, e' != e} b_e') [s(p) - sum_{q: t(q) = t(p)} d(q, p) a_q],
+    a_p = prod_{e in p} b_e,
+
+the gradient flow of ``L(b) = 1/2 tr Sigma_y - sum_p s(p) a_p + 1/2 sum_{q,p} d(q, p) a_q a_p`` (summed over modes).
+Pathways into one output compete through the shared residual; pathways through one edge add their drives on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import xarray as xr
+from scipy.integrate import solve_ivp
+
+from learndyn import _checks
+from learndyn.graphs import GatedGraph
+from learndyn.observables import describe_variables
+from learndyn.tasks import Task
+
+
+class AssumptionError(ValueError):
+    """The reduction's assumptions (A1 aligned statistics, A2 decoupled initialisation) fail beyond tolerance."""
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Gated statistics
+
+
+@dataclass(frozen=True, eq=False)
+class Correlations:
+    """Gated statistics of a task on a graph (means over the examples).
+
+    Attributes
+    ----------
+    graph : GatedGraph
+    syx : tuple of arrays
+        ``Sigma_yx(p)`` per path, shape ``(n_t(p), n_s(p))``.
+    sx : dict of (q, p) -> array
+        ``Sigma_x(q, p)``, shape ``(n_s(q), n_s(p))``, for every ordered pair of paths into the same output node
+        whose gates are ever on together (other pairs are zero).
+    half_tr_syy : float
+        ``1/2 <||y||^2>``.
+    P : int
+        Number of examples.
+    """
+
+    graph: GatedGraph
+    syx: tuple
+    sx: dict
+    half_tr_syy: float
+    P: int
+
+
+def correlations(graph: GatedGraph, task: Task | None = None, *, X=None, Y=None) -> Correlations:
+    """The gated statistics of ``task`` (or of ``X, Y``) on ``graph`` (spec section 2.1), means over examples.
+
+    Parameters
+    ----------
+    graph : GatedGraph
+    task : Task, optional
+        Training data in the graph's layout (:func:`learndyn.graphs.pairs_task`, :meth:`GatedGraph.rows`).
+    X, Y : arrays, optional
+        Instead of ``task``.
+
+    Returns
+    -------
+    Correlations
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from learndyn import graphs
+    >>> g = graphs.routing(2, 2, 4, 2)
+    >>> task = graphs.pairs_task(g, np.eye(2), np.eye(2), [(0, 0), (1, 1)])
+    >>> c = correlations(g, task)
+    >>> c.syx[0].tolist()  # path x0->h1->h2->y0, half the examples
+    [[0.25, 0.0], [0.0, 0.25]]
+    """
+    if task is not None:
+        X, Y = task.X, task.Y
+    if X is None or Y is None:
+        raise ValueError("give a task, or both X and Y")
+    X = _checks.as_matrix("X", X, cols=graph.n_in)
+    Y = _checks.as_matrix("Y", Y, rows=X.shape[0], cols=graph.n_out)
+    P = X.shape[0]
+    xs, _ = graph.split(X)
+    G = graph.path_gates(X)
+    paths = graph.paths
+    syx = tuple(((Y[:, graph.output_slice(p.target)] * G[:, k, None]).T @ xs[p.source]) / P
+                for k, p in enumerate(paths))  # fmt: skip
+    co = (G.T @ G) != 0
+    sx = {}
+    for p_idx, p in enumerate(paths):
+        for q_idx, q in enumerate(paths):
+            if q.target != p.target or not co[q_idx, p_idx]:
+                continue
+            w = G[:, q_idx] * G[:, p_idx]
+            sx[(q_idx, p_idx)] = ((xs[q.source] * w[:, None]).T @ xs[p.source]) / P
+    return Correlations(graph, syx, sx, 0.5 * float(np.sum(Y * Y)) / P, P)
+
+
+def _path_maps(graph: GatedGraph, W):
+    out = []
+    for p in graph.paths:
+        M = W[p.edges[0]]
+        for e in p.edges[1:]:
+            M = W[e] @ M
+        out.append(M)
+    return out
+
+
+def loss(corr: Correlations, params) -> float:
+    """``L = 1/2 tr Sigma_y - sum_p <W_p, Sigma_yx(p)> + 1/2 sum_{q,p} tr(W_q Sigma_x(q, p) W_p^T)``.
+
+    Equals ``1/(2P) sum_mu ||y_mu - f_mu||^2`` of the net with edge matrices ``params`` (exact for any data).
+    """
+    W = _edge_weights(corr.graph, params)
+    Wp = _path_maps(corr.graph, W)
+    value = corr.half_tr_syy - sum(float(np.sum(Wp[k] * corr.syx[k])) for k in range(len(Wp)))
+    for (q, p), S in corr.sx.items():
+        value += 0.5 * float(np.sum((Wp[q] @ S) * Wp[p]))
+    return value
+
+
+def path_sum_gradient(corr: Correlations, params) -> tuple:
+    """``dL/dW_e`` of every edge by the path-sum formula of spec section 2.1.
+
+    ``-dL/dW_e = sum_{p through e} W_after^T [Sigma_yx(p) - sum_{q: t(q)=t(p)} W_q Sigma_x(q, p)] W_before^T``, with
+    ``W_before`` the product of ``p``'s edges before ``e`` and ``W_after`` of those after it (identity if none).
+    Gradient descent is ``W_e <- W_e - lr dL/dW_e``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from learndyn import graphs
+    >>> g = graphs.GatedGraph.build(inputs={"x": 2}, outputs={"y": 1}, edges=["x->y"])
+    >>> c = correlations(g, X=np.eye(2), Y=np.array([[1.0], [0.0]]))
+    >>> path_sum_gradient(c, (np.zeros((1, 2)),))[0].tolist()
+    [[-0.5, 0.0]]
+    """
+    g = corr.graph
+    W = _edge_weights(g, params)
+    Wp = _path_maps(g, W)
+    E = [Wp[k] * 0.0 - corr.syx[k] for k in range(len(Wp))]
+    for (q, p), S in corr.sx.items():
+        E[p] = E[p] + Wp[q] @ S
+    grads = [np.zeros(np.shape(w)) for w in W]
+    for k, p in enumerate(g.paths):
+        for j, e in enumerate(p.edges):
+            before = None
+            for e2 in p.edges[:j]:
+                before = W[e2] if before is None else W[e2] @ before
+            after = None
+            for e2 in p.edges[j + 1 :]:
+                after = W[e2] if after is None else W[e2] @ after
+            G = E[k] if after is None else after.T @ E[k]
+            grads[e] = grads[e] + (G if before is None else G @ before.T)
+    return tuple(grads)
+
+
+def _edge_weights(graph: GatedGraph, params):
+    W = params["W"] if isinstance(params, dict) else params
+    if not isinstance(W, tuple | list) or len(W) != len(graph.edges):
+        raise ValueError(f"params must hold one matrix per edge ({len(graph.edges)} edges)")
+    out = []
+    for e, w in enumerate(W):
+        w = np.asarray(w, dtype=np.float64)
+        if w.shape[-2:] != graph.edge_shape(e):
+            raise ValueError(f"edge {graph.edge_names[e]!r}: weight shape {w.shape} does not match the node widths "
+                             f"(n_dst, n_src) = {graph.edge_shape(e)}")  # fmt: skip
+        out.append(w)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Bases and the assumption check
+
+
+def _orthonormal(columns: np.ndarray, fallback: np.ndarray, tol: float) -> np.ndarray:
+    """An orthogonal matrix whose leading columns follow ``columns`` (NaN columns are free), completed from
+    ``fallback`` (an orthogonal matrix) by Gram-Schmidt."""
+    n = fallback.shape[0]
+    out = np.zeros((n, n))
+    filled = np.zeros(n, dtype=bool)
+    for a in range(min(columns.shape[1], n)):
+        c = columns[:, a]
+        if np.all(np.isfinite(c)):
+            c = c - out[:, filled] @ (out[:, filled].T @ c)
+            norm = np.linalg.norm(c)
+            if norm > tol:
+                out[:, a] = c / norm
+                filled[a] = True
+    for a in np.flatnonzero(~filled):
+        for k in range(n):
+            c = fallback[:, k] - out[:, filled] @ (out[:, filled].T @ fallback[:, k])
+            norm = np.linalg.norm(c)
+            if norm > 1e-6:
+                out[:, a] = c / norm
+                filled[a] = True
+                break
+    return out
+
+
+def bases(corr: Correlations, *, tol: float = 1e-10, seed: int = 0) -> dict[str, np.ndarray]:
+    """Orthogonal ``V_u`` (input nodes) and ``U_w`` (output nodes) that diagonalise the gated statistics (A1).
+
+    Nodes are linked by every nonzero statistic: ``Sigma_yx(p)`` ties ``U_t(p)`` to ``V_s(p)`` and ``Sigma_x(q, p)``
+    ties ``V_s(q)`` to ``V_s(p)``. Starting from the first input node, whose basis diagonalises a generic combination
+    of its own statistics (modes ordered by strength), every linked node's basis vectors are the images of the
+    known ones (``U[:, a] ~ Sigma_yx V[:, a]``), so mode ``a`` means the same thing along every path. Where data are
+    degenerate (equal singular values) this is one valid choice; pass your own bases to :func:`check` if the
+    statistics are diagonal in another one.
+
+    Returns
+    -------
+    dict of node -> (n_v, n_v) orthogonal matrix
+        Columns are modes; ``V_u`` for inputs and ``U_w`` for outputs.
+    """
+    g = corr.graph
+    rng = np.random.default_rng(seed)
+    links = []  # (left node, right node, M): left^T M right should be diagonal
+    for k, p in enumerate(g.paths):
+        if np.any(corr.syx[k]):
+            links.append((p.target, p.source, corr.syx[k]))
+    for (q, p), S in corr.sx.items():
+        if np.any(S):
+            links.append((g.paths[q].source, g.paths[p].source, S))
+    nodes = [*g.inputs, *g.outputs]
+    gram = {n: np.zeros((g.widths[n], g.widths[n])) for n in nodes}
+    strength = {n: np.zeros((g.widths[n], g.widths[n])) for n in nodes}
+    for left, right, M in links:
+        c = rng.uniform(0.5, 1.5)
+        gram[left] += c * (M @ M.T)
+        gram[right] += c * (M.T @ M)
+        strength[left] += M @ M.T
+        strength[right] += M.T @ M
+        if left == right:
+            gram[left] += rng.uniform(0.5, 1.5) * (M + M.T)
+
+    def own_basis(n):
+        _, vecs = np.linalg.eigh(gram[n])
+        order = np.argsort(-np.einsum("ia,ij,ja->a", vecs, strength[n], vecs), kind="stable")
+        return vecs[:, order]
+
+    out: dict[str, np.ndarray] = {}
+    for start in nodes:
+        if start in out:
+            continue
+        out[start] = own_basis(start)
+        frontier = [start]
+        while frontier:
+            a = frontier.pop(0)
+            for n in nodes:
+                if n in out:
+                    continue
+                cols = np.full((g.widths[n], g.widths[n]), np.nan)
+                best = np.zeros(g.widths[n])
+                for left, right, M in links:
+                    if left == n and right in out:
+                        img = M @ out[right]
+                    elif right == n and left in out:
+                        img = M.T @ out[left]
+                    else:
+                        continue
+                    norms = np.linalg.norm(img, axis=0)
+                    for col in range(min(img.shape[1], g.widths[n])):
+                        if norms[col] > max(best[col], tol):
+                            best[col] = norms[col]
+                            cols[:, col] = img[:, col]
+                if np.any(best > 0):
+                    out[n] = _orthonormal(cols, own_basis(n), tol)
+                    frontier.append(n)
+    return out
+
+
+def _offdiag(M: np.ndarray) -> np.ndarray:
+    k = min(M.shape)
+    D = M.copy()
+    D[np.arange(k), np.arange(k)] = 0.0
+    return D
+
+
+@dataclass(frozen=True)
+class Violation:
+    """Size of one assumption's failure: ``size`` relative to the scale of the statistic or weight, and where."""
+
+    assumption: str
+    size: float
+    where: str
+
+    def __str__(self):
+        return f"{self.assumption}: relative off-diagonal size {self.size:.3g} at {self.where}"
+
+
+@dataclass(frozen=True, eq=False)
+class Check:
+    """Result of :func:`check`: the two assumption sizes, the bases of every node and the diagonals ``b_e``."""
+
+    a1: Violation
+    a2: Violation
+    bases: dict = field(repr=False)
+    b: tuple = field(repr=False)  # per edge: the diagonal of R_dst^T W_e R_src
+
+    def ok(self, tol: float = 1e-8) -> bool:
+        """Whether both assumptions hold to ``tol``."""
+        return self.a1.size <= tol and self.a2.size <= tol
+
+
+def _hidden_bases(g: GatedGraph, W, known: dict, tol: float, seed: int) -> dict:
+    """Hidden ``R_v`` read off decoupled weights, mode by mode.
+
+    Mode ``a`` of a hidden node is the image of mode ``a`` of a neighbour through the edge between them: forward
+    (``W_e R_src[:, a]``, modes carried from the inputs), then backward (``W_e^T R_dst[:, a]``, modes that end at the
+    outputs), then forward again with the remaining modes completed arbitrarily at the first node that has them,
+    so that every edge sees the same completion on both of its ends.
+    """
+    rng = np.random.default_rng(seed)
+    hidden = [v for v in g.order if v not in known]
+    cols = {v: np.full((g.widths[v], g.widths[v]), np.nan) for v in hidden}
+    filled = {**{v: np.zeros(g.widths[v], dtype=bool) for v in hidden},
+              **{n: np.ones(g.widths[n], dtype=bool) for n in known}}  # fmt: skip
+    basis = {**{v: cols[v] for v in hidden}, **{n: np.asarray(known[n]) for n in known}}
+
+    def fill(v, neighbours):
+        best = np.zeros(g.widths[v])
+        new = {}
+        for M, other in neighbours:
+            img = M @ np.where(filled[other], basis[other], 0.0)
+            norms = np.linalg.norm(img, axis=0)
+            for a in range(min(img.shape[1], g.widths[v])):
+                if not filled[v][a] and filled[other][a] and norms[a] > max(best[a], tol):
+                    best[a] = norms[a]
+                    new[a] = img[:, a] / norms[a]
+        for a, c in sorted(new.items()):
+            done = basis[v][:, filled[v]]
+            c = c - done @ (done.T @ c)
+            if np.linalg.norm(c) > tol:
+                basis[v][:, a] = c / np.linalg.norm(c)
+                filled[v][a] = True
+
+    def incoming(v):
+        return [(W[e], s) for e, (s, d) in enumerate(g.edges) if d == v]
+
+    def outgoing(v):
+        return [(W[e].T, d) for e, (s, d) in enumerate(g.edges) if s == v]
+
+    for v in hidden:
+        fill(v, incoming(v))
+    for v in reversed(hidden):
+        fill(v, outgoing(v))
+    for v in hidden:
+        fill(v, incoming(v))
+        if not np.all(filled[v]):
+            q, _ = np.linalg.qr(rng.normal(size=(g.widths[v], g.widths[v])))
+            basis[v] = _orthonormal(np.where(filled[v], basis[v], np.nan), q, tol)
+            filled[v][:] = True
+    return {**dict(known), **{v: basis[v] for v in hidden}}
+
+
+def check(corr: Correlations, params, *, bases_: Mapping | None = None, tol: float = 1e-10, seed: int = 0) -> Check:
+    """How far the reduction's assumptions are from holding (spec section 2.2).
+
+    (A1) ``U_w^T Sigma_yx(p) V_u`` and ``V_s(q)^T Sigma_x(q, p) V_s(p)`` diagonal for every path and pair: its size is
+    the largest off-diagonal Frobenius norm relative to the largest statistic. (A2) ``W_e = R_dst B_e R_src^T`` with
+    ``B_e`` diagonal, ``R`` the data bases at inputs and outputs and hidden bases read off the weights: its size is
+    the largest ``||offdiag(R_dst^T W_e R_src)|| / ||W_e||`` over edges (0 for a zero edge).
+
+    Parameters
+    ----------
+    corr : Correlations
+    params : pytree or tuple
+        The initial edge matrices.
+    bases_ : dict, optional
+        ``V_u`` / ``U_w`` to use (default :func:`bases`).
+
+    Returns
+    -------
+    Check
+    """
+    g = corr.graph
+    W = _edge_weights(g, params)
+    B = dict(bases_) if bases_ is not None else bases(corr, tol=tol, seed=seed)
+    for n in [*g.inputs, *g.outputs]:
+        if n not in B:
+            raise ValueError(f"bases must cover every input and output node; {n!r} is missing")
+    scale = max([np.linalg.norm(S) for S in corr.syx] + [np.linalg.norm(S) for S in corr.sx.values()] + [1e-300])
+    worst = (0.0, "-")
+    for k, p in enumerate(g.paths):
+        size = np.linalg.norm(_offdiag(B[p.target].T @ corr.syx[k] @ B[p.source])) / scale
+        if size > worst[0]:
+            worst = (size, f"Sigma_yx of path {g.path_name(p)}")
+    for (q, p), S in corr.sx.items():
+        size = np.linalg.norm(_offdiag(B[g.paths[q].source].T @ S @ B[g.paths[p].source])) / scale
+        if size > worst[0]:
+            worst = (size, f"Sigma_x of paths ({g.path_name(g.paths[q])}, {g.path_name(g.paths[p])})")
+    a1 = Violation("A1 (aligned statistics)", float(worst[0]), worst[1])
+    R = _hidden_bases(g, W, B, tol, seed)
+    worst = (0.0, "-")
+    diags = []
+    for e, (s, d) in enumerate(g.edges):
+        M = R[d].T @ W[e] @ R[s]
+        k = min(M.shape)
+        diags.append(np.diagonal(M)[:k].copy())
+        norm = np.linalg.norm(W[e])
+        size = np.linalg.norm(_offdiag(M)) / norm if norm > 0 else 0.0
+        if size > worst[0]:
+            worst = (size, f"edge {g.edge_names[e]}")
+    a2 = Violation("A2 (decoupled initialisation)", float(worst[0]), worst[1])
+    return Check(a1, a2, R, tuple(diags))
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# The reduced dynamics
+
+
+@dataclass(frozen=True, eq=False)
+class Reduction:
+    """The neural race: per-mode scalar networks equivalent to a decoupled gated net (spec section 2.3).
+
+    Build it with :func:`reduce`. Modes ``alpha < K`` (``K`` the widest path's narrowest node) move; higher modes of
+    wide edges are inert and keep their initial values. Time is the library's ``t = lr * step`` on
+    ``L = 1/(2P) sum ||y - f||^2``.
+
+    Attributes
+    ----------
+    graph : GatedGraph
+    bases : dict of node -> orthogonal matrix
+        ``V_u``, ``U_w`` (and hidden ``R_v`` where read off initial weights).
+    s : (n_paths, K) array
+        ``s_alpha(p) = (U_t^T Sigma_yx(p) V_s)_{alpha alpha}``.
+    pairs : (n_pairs, 2) int array and d : (n_pairs, K) array
+        ``d_alpha(q, p)`` for the pairs ``(q, p)`` with nonzero ``Sigma_x(q, p)``.
+    b0 : (n_edges, K) array
+        Initial ``b_e`` of the moving modes (0 where an edge is narrower than ``alpha``).
+    inert : tuple of arrays
+        Per edge, the initial diagonal of its modes ``>= K`` (constant in time).
+    half_tr_syy : float
+    check : Check or None
+        The assumption sizes at the initial weights (``None`` for a decoupled start from ``b0`` values, whose A2 is
+        exact by construction; A1 is then in ``a1``).
+    a1 : Violation
+    """
+
+    graph: GatedGraph
+    bases: dict = field(repr=False)
+    s: np.ndarray = field(repr=False)
+    pairs: np.ndarray = field(repr=False)
+    d: np.ndarray = field(repr=False)
+    b0: np.ndarray = field(repr=False)
+    inert: tuple = field(repr=False)
+    half_tr_syy: float = 0.0
+    check: Check | None = None
+    a1: Violation | None = None
+
+    @property
+    def K(self) -> int:
+        """Number of moving modes."""
+        return self.s.shape[1]
+
+    def _arrays(self):
+        g = self.graph
+        L = max(len(p.edges) for p in g.paths)
+        idx = np.full((len(g.paths), L), len(g.edges))  # padding points at a row of ones
+        for k, p in enumerate(g.paths):
+            idx[k, : len(p.edges)] = p.edges
+        return jnp.asarray(idx), jnp.asarray(self.s), jnp.asarray(self.pairs), jnp.asarray(self.d)
+
+    @cached_property
+    def _gd_runner(self):
+        """Jitted ``(b0, record steps, lr) -> b at the records`` (compiled once per reduction and record count)."""
+        rhs = self._rhs()
+
+        @jax.jit
+        def run(b0, steps, h):
+            def record(carry, k_end):
+                b, k = carry
+                b = jax.lax.fori_loop(k, k_end, lambda _, b: b + h * rhs(b), b)
+                return (b, k_end), b
+
+            return jax.lax.scan(record, (b0, jnp.asarray(0, steps.dtype)), steps)[1]
+
+        return run
+
+    @cached_property
+    def _rhs_jit(self):
+        return self._rhs()
+
+    def _rhs(self):
+        """b (n_edges, K) -> db/dt = -dL/db, by the explicit per-mode race equations (jitted)."""
+        idx, s, pairs, d = self._arrays()
+        n_edges, n_paths = len(self.graph.edges), len(self.graph.paths)
+
+        def rhs(b):
+            ext = jnp.concatenate([b, jnp.ones((1, b.shape[1]), b.dtype)])
+            F = ext[idx]  # (paths, L, K)
+            ones = jnp.ones_like(F[:, :1])
+            before = jnp.cumprod(jnp.concatenate([ones, F[:, :-1]], axis=1), axis=1)
+            after = jnp.flip(jnp.cumprod(jnp.flip(jnp.concatenate([F[:, 1:], ones], axis=1), 1), axis=1), 1)
+            a = before[:, -1] * F[:, -1]
+            pred = jnp.zeros((n_paths, b.shape[1]), b.dtype).at[pairs[:, 1]].add(d * a[pairs[:, 0]])
+            r = s - pred
+            drive = before * after * r[:, None, :]
+            return jnp.zeros((n_edges + 1, b.shape[1]), b.dtype).at[idx].add(drive)[:n_edges]
+
+        return jax.jit(rhs)
+
+    def path_strengths(self, b) -> np.ndarray:
+        """``a_p = prod_{e in p} b_e`` per mode: (..., n_paths, K)."""
+        b = np.asarray(b)
+        out = np.ones((*b.shape[:-2], len(self.graph.paths), b.shape[-1]))
+        for k, p in enumerate(self.graph.paths):
+            for e in p.edges:
+                out[..., k, :] *= b[..., e, :]
+        return out
+
+    def loss(self, b) -> np.ndarray:
+        """``L(b) = 1/2 tr Sigma_y - sum_p s(p) a_p + 1/2 sum_{q,p} d(q, p) a_q a_p`` (per leading index)."""
+        a = self.path_strengths(b)
+        lin = np.sum(self.s * a, axis=(-2, -1))
+        quad = np.sum(self.d * a[..., self.pairs[:, 0], :] * a[..., self.pairs[:, 1], :], axis=(-2, -1))
+        return self.half_tr_syy - lin + 0.5 * quad
+
+    def flow(self, t, *, rtol: float = 1e-10, atol: float = 1e-12, method: str = "DOP853") -> np.ndarray:
+        """Gradient flow ``db/dt = -dL/db`` from ``b0``, at times ``t``: (T, n_edges, K).
+
+        Integrated with ``scipy.integrate.solve_ivp`` (``method``, tolerances on ``b``). For the routing network the
+        closed form of :mod:`learndyn.theory.routing` solves the same flow.
+        """
+        t = _checks.times("t", t)
+        rhs = self._rhs_jit
+        shape = self.b0.shape
+
+        def f(_, y):
+            return np.asarray(rhs(jnp.asarray(y.reshape(shape)))).ravel()
+
+        sol = solve_ivp(f, (0.0, float(t[-1])), self.b0.ravel(), t_eval=t, method=method, rtol=rtol, atol=atol)
+        if not sol.success:
+            raise RuntimeError(f"solve_ivp failed on the reduced gated dynamics: {sol.message}")
+        return sol.y.T.reshape(len(t), *shape)
+
+    def gd(self, lr: float, t) -> tuple[np.ndarray, np.ndarray]:
+        """The exact discrete map of full-batch GD, ``b <- b - lr dL/db``, recorded at ``round(t / lr)`` steps.
+
+        Equal to GD on the full network from the decoupled start (the decoupled form is preserved by every step).
+
+        Returns
+        -------
+        t : (T,) array
+            The recorded times ``lr * steps``.
+        b : (T, n_edges, K) array
+        """
+        h = _checks.positive_float("lr", lr)
+        t = _checks.times("t", t)
+        steps = np.rint(t / h).astype(np.int64)
+        b = np.asarray(self._gd_runner(jnp.asarray(self.b0), jnp.asarray(steps), jnp.asarray(h)))
+        if not np.all(np.isfinite(b)):
+            bad = int(np.argmax(~np.all(np.isfinite(b), axis=(1, 2))))
+            raise FloatingPointError(f"the reduced GD map diverged by step {steps[bad]} (t = {steps[bad] * h:.6g}); "
+                                     f"lr = {h!r} is too large")  # fmt: skip
+        return steps * h, b
+
+    def path_maps(self, b) -> list[np.ndarray]:
+        """``W_p = U_t(p) diag(a_p) V_s(p)^T`` per path, with the leading axes of ``b``."""
+        a = self.path_strengths(b)
+        out = []
+        for k, p in enumerate(self.graph.paths):
+            U, V = self.bases[p.target], self.bases[p.source]
+            m = min(U.shape[0], V.shape[0], self.K)
+            out.append(np.einsum("ia,...a,ja->...ij", U[:, :m], a[..., k, :m], V[:, :m]))
+        return out
+
+    def singular_values(self, b) -> np.ndarray:
+        """Singular values of every edge (moving and inert modes), descending, NaN-padded: (..., n_edges, k)."""
+        b = np.asarray(b)
+        g = self.graph
+        k_max = max(min(g.edge_shape(e)) for e in range(len(g.edges)))
+        out = np.full((*b.shape[:-2], len(g.edges), k_max), np.nan)
+        for e in range(len(g.edges)):
+            k = min(g.edge_shape(e))
+            moving = np.abs(b[..., e, : min(k, self.K)])
+            rest = np.broadcast_to(np.abs(self.inert[e]), (*b.shape[:-2], self.inert[e].shape[0]))
+            out[..., e, :k] = -np.sort(-np.concatenate([moving, rest], axis=-1), axis=-1)
+        return out
+
+    def trajectory(self, task: Task, t, b) -> xr.Dataset:
+        """The reduced solution as a trajectory with the simulation's variables: ``loss``, ``f``, ``test_loss`` and
+        ``sv (t, edge, k)`` (see :func:`learndyn.observables.trajectory_from_weights`)."""
+        g = self.graph
+        maps = self.path_maps(b)
+        f = g.outputs_from_paths(maps, task.X)
+        r = task.Y[None] - f
+        data = {"loss": (("t",), 0.5 * np.mean(np.sum(r * r, axis=-1), axis=-1)), "f": (("t", "p", "o"), f)}
+        if task.X_test is not None:
+            rt = task.Y_test[None] - g.outputs_from_paths(maps, task.X_test)
+            data["test_loss"] = (("t",), 0.5 * np.mean(np.sum(rt * rt, axis=-1), axis=-1))
+        sv = self.singular_values(b)
+        data["sv"] = (("t", "edge", "k"), sv)
+        coords = {"t": np.asarray(t, float), "p": np.arange(task.P), "o": np.arange(task.n_out),
+                  "edge": list(g.edge_names), "k": np.arange(sv.shape[-1])}  # fmt: skip
+        ds = xr.Dataset(data, coords=coords, attrs={"source": "theory", "theory": "gated-dln reduction"})
+        return describe_variables(ds)
+
+
+def reduce(
+    graph: GatedGraph,
+    task: Task,
+    params=None,
+    *,
+    b0=None,
+    bases_: Mapping | None = None,
+    approximate: bool = False,
+    tol: float = 1e-8,
+) -> Reduction:
+    """The reduced per-mode dynamics of ``graph`` trained on ``task`` by gradient descent (spec section 2.3).
+
+    Parameters
+    ----------
+    graph : GatedGraph
+    task : Task
+        Training data in the graph's layout.
+    params : pytree or tuple, optional
+        Initial edge matrices; they must be decoupled (A2) in the data bases. Give ``params`` or ``b0``.
+    b0 : float or dict of edge -> float or vector, optional
+        A decoupled start ``B_e(0) = diag(b0)`` instead (a scalar: every mode of every edge).
+    bases_ : dict, optional
+        ``V_u`` / ``U_w`` (default :func:`bases` of the task's statistics).
+    approximate : bool
+        Where an assumption fails by more than ``tol``, keep the diagonal parts (statistics and initial weights)
+        instead of raising; the sizes stay in ``reduction.check`` / ``reduction.a1``.
+    tol : float
+        Largest relative off-diagonal size accepted as "holds".
+
+    Returns
+    -------
+    Reduction
+
+    Raises
+    ------
+    AssumptionError
+        When A1 or A2 fails beyond ``tol`` and ``approximate`` is false; the message names the assumption, its size
+        and the worst path, pair or edge.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from learndyn import graphs
+    >>> g = graphs.routing(3, 2, 8, 2)
+    >>> task = graphs.pairs_task(g, np.eye(2), np.diag([2.0, 1.0]), graphs.cyclic_pairs(3, (0, 1)))
+    >>> red = reduce(g, task, b0=0.1)
+    >>> t, b = red.gd(0.5, [0.0, 200.0])
+    >>> np.round(red.path_strengths(b[-1])[0], 3).tolist()  # path x0->...->y0 learns both modes
+    [2.0, 1.0]
+    """
+    if (params is None) == (b0 is None):
+        raise ValueError("give exactly one of params (decoupled initial weights) and b0 (decoupled start values)")
+    corr = correlations(graph, task)
+    B = dict(bases_) if bases_ is not None else bases(corr)
+    chk = None
+    if params is not None:
+        chk = check(corr, params, bases_=B)
+        a1 = chk.a1
+        B = chk.bases
+        diags = chk.b
+    else:
+        a1 = check(corr, _zero_weights(graph), bases_=B).a1
+        diags = []
+        for e, name in enumerate(graph.edge_names):
+            k = min(graph.edge_shape(e))
+            value = b0.get(name, 0.0) if isinstance(b0, Mapping) else b0
+            diags.append(np.broadcast_to(np.asarray(value, dtype=np.float64), (k,)).copy())
+    failed = [v for v in (a1, chk.a2 if chk else None) if v is not None and v.size > tol]
+    if failed and not approximate:
+        raise AssumptionError(
+            "the neural race reduction does not apply: " + "; ".join(str(v) for v in failed) + f" (tolerance {tol:g})."
+            " Pass approximate=True to keep the diagonal parts, or bases_= if the statistics are diagonal in other "
+            "bases"
+        )
+    K = max(graph.modes(p) for p in graph.paths)
+    s = np.zeros((len(graph.paths), K))
+    for k, p in enumerate(graph.paths):
+        diag = np.diagonal(B[p.target].T @ corr.syx[k] @ B[p.source])
+        s[k, : min(K, diag.shape[0])] = diag[:K]
+    pairs = np.array(sorted(corr.sx), dtype=np.int64).reshape(-1, 2)
+    d = np.zeros((pairs.shape[0], K))
+    for n, (q, p) in enumerate(pairs):
+        diag = np.diagonal(B[graph.paths[q].source].T @ corr.sx[(q, p)] @ B[graph.paths[p].source])
+        d[n, : min(K, diag.shape[0])] = diag[:K]
+    b_init = np.zeros((len(graph.edges), K))
+    inert = []
+    for e, diag in enumerate(diags):
+        m = min(K, diag.shape[0])
+        b_init[e, :m] = diag[:m]
+        inert.append(np.asarray(diag[K:], dtype=np.float64))
+    return Reduction(graph, B, s, pairs, d, b_init, tuple(inert), corr.half_tr_syy, chk, a1)
+
+
+def _zero_weights(graph: GatedGraph):
+    return tuple(np.zeros(graph.edge_shape(e)) for e in range(len(graph.edges)))
+
+
+__all__ = [
+    "AssumptionError",
+    "Check",
+    "Correlations",
+    "Reduction",
+    "Violation",
+    "bases",
+    "check",
+    "correlations",
+    "loss",
+    "path_sum_gradient",
+    "reduce",
+]
