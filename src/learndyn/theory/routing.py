@@ -68,6 +68,7 @@ _QUAD_RTOL = 1e-13
 #: past the tabulated range the distance to the fixed point is ``d0 exp(G* - theta_hat)`` up to a relative
 #: ``d h(b2*)``; the table runs until that is below this.
 _TAIL_TOL = 1e-16
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(20)
 
 
 class RoutingFixedPoint(NamedTuple):
@@ -95,7 +96,7 @@ class RoutingModes(NamedTuple):
 
 
 class RoutingMap(NamedTuple):
-    """The discrete GD map of the reference normalisation: strengths of shape ``(steps + 1, *S)``, loss ``(steps + 1,)``."""
+    """The discrete GD map of the reference normalisation: strengths ``(steps + 1, *S)``, loss ``(steps + 1,)``."""
 
     b1: np.ndarray
     """Input-edge strength."""
@@ -164,7 +165,8 @@ def _growing(s, M, b1_0, b2_0) -> tuple[np.ndarray, ...]:
     if stuck.any():
         i = tuple(int(k) for k in np.argwhere(stuck)[0])
         raise ValueError(
-            f"b2_0 must be > -sqrt(M) * b1_0 = {-np.sqrt(M) * b1_0[i]!r} when negative; got b2_0={b2_0[i]!r}"
+            f"b2_0 must be > -sqrt(M) * b1_0 = {-np.sqrt(M) * float(b1_0[i])!r} when negative; "
+            f"got b2_0={float(b2_0[i])!r}"
             + (f" at index {i}" if s.ndim else "")
             + " (from there b2 only creeps up to -sqrt(-c0), where b1 = 0, and the mode never learns)"
         )
@@ -173,8 +175,8 @@ def _growing(s, M, b1_0, b2_0) -> tuple[np.ndarray, ...]:
     if not below.all():
         i = tuple(int(k) for k in np.argwhere(~below)[0])
         raise ValueError(
-            f"b2_0 must be below the fixed point b2* = {bstar[i]!r} of s = {s[i]!r} (a growing mode, "
-            f"a0 = b1_0^2 b2_0 < s); got b2_0={b2_0[i]!r}" + (f" at index {i}" if s.ndim else "")
+            f"b2_0 must be below the fixed point b2* = {float(bstar[i])!r} of s = {float(s[i])!r} (a growing mode, "
+            f"a0 = b1_0^2 b2_0 < s); got b2_0={float(b2_0[i])!r}" + (f" at index {i}" if s.ndim else "")
         )
     return s, b1_0, b2_0, c0, bstar
 
@@ -196,9 +198,9 @@ def _cubic_root(rhs, c0) -> np.ndarray:
     with np.errstate(all="ignore"):
         z = 1.5 * rhs / (ac * r)  # = (3 rhs / (2|c0|)) sqrt(3/|c0|)
         pos = 2.0 * r * np.sinh(np.arcsinh(z) / 3.0)
-        neg = 2.0 * r * np.where(
-            z <= 1.0, np.cos(np.arccos(np.minimum(z, 1.0)) / 3.0), np.cosh(np.arccosh(np.maximum(z, 1.0)) / 3.0)
-        )
+        trig = np.cos(np.arccos(np.minimum(z, 1.0)) / 3.0)  # three real roots: the largest
+        hyp = np.cosh(np.arccosh(np.maximum(z, 1.0)) / 3.0)  # one real root
+        neg = 2.0 * r * np.where(z <= 1.0, trig, hyp)
     x = np.where(c0 > 0, pos, np.where(c0 < 0, neg, np.cbrt(rhs)))
     # z overflows for |c0| -> 0: an upper bound is then a safe start for Newton (convex, increasing)
     x = np.where(np.isfinite(x), x, np.cbrt(rhs) + np.sqrt(np.maximum(-c0, 0.0)))
@@ -242,7 +244,7 @@ def fixed_point(s, M, c0) -> RoutingFixedPoint:
 
     Example
     -------
-    >>> fp = fixed_point([13.601, 3.0], 7, 6 * 0.08**2)  # the routing task with b0 = 0.08
+    >>> fp = fixed_point(np.sqrt([185.0, 9.0]), 7, 6 * 0.08**2)  # routing task (s = 13.601, 3), b0 = 0.08
     >>> np.round(fp.b2, 4).tolist(), np.round(fp.b1, 4).tolist()
     ([4.5635, 2.7543], [1.7264, 1.0437])
     """
@@ -307,14 +309,13 @@ class _Branch:
         w = np.concatenate(([0.0], w_lo, d0 - d_up))
         d = np.concatenate(([d0], d0 - w_lo, d_up))
         x = np.concatenate(([b2_0], b2_0 + w_lo, b - d_up))
-        seg = [quad(self.h, x[i], x[i + 1], epsabs=0.0, epsrel=_QUAD_RTOL, limit=200)[0] for i in range(x.size - 1)]
-        G = np.concatenate(([0.0], np.cumsum(seg)))
+        G = np.concatenate(([0.0], np.cumsum([self._quad(x[i], x[i + 1]) for i in range(x.size - 1)])))
         log_term = np.concatenate(
             ([0.0], -np.log1p(-w_lo / d0), np.log(2.0) * np.arange(2, n_up + 1.0))
         )  # ln(d0 / (b - x)), exact at the nodes
         self.w, self.d, self.x, self.G = w, d, x, G
         self.theta_hat = log_term + G
-        self.G_star = G[-1] + quad(self.h, x[-1], b, epsabs=0.0, epsrel=_QUAD_RTOL)[0]
+        self.G_star = G[-1] + self._quad(x[-1], b)
 
     def h(self, x):
         """Smooth part ``D/P`` of the integrand (see the class docstring)."""
@@ -323,6 +324,17 @@ class _Branch:
         q = e + b * x + b * b
         D = x * (x * x + 2.0 * b * x + b * b + 2.0 * self.bc) + 3.0 * b * self.bc
         return D / (e * q)
+
+    def _quad(self, xa: float, xb: float) -> float:
+        """``int_{xa}^{xb} h`` over one node segment by ``quad``.
+
+        A segment only a few ulps long (next to the fixed point) is below ``quad``'s resolution of subintervals; there
+        ``h`` is a polynomial to float precision and a 20-point Gauss-Legendre rule is exact.
+        """
+        if xb - xa < 1e-6 * max(abs(xa), abs(xb)):
+            mid, half = 0.5 * (xa + xb), 0.5 * (xb - xa)
+            return float(half * np.dot(_GL_W, self.h(mid + half * _GL_X)))
+        return quad(self.h, xa, xb, epsabs=0.0, epsrel=_QUAD_RTOL, limit=200)[0]
 
     def _segment(self, xa, xb):
         """``int_{xa}^{xb} h`` for arrays of short segments (one ``quad_vec``, integrand scaled to O(1))."""
@@ -441,10 +453,10 @@ def time_of(b2, s, M, K, *, b1_0, b2_0, tau: float = 1.0):
 
     Example
     -------
-    >>> t = time_of(2.0, 13.601, 7, 4, b1_0=0.08, b2_0=0.08)
-    >>> round(t, 6)
-    5.383446
-    >>> time_of(fixed_point(13.601, 7, 6 * 0.08**2).b2, 13.601, 7, 4, b1_0=0.08, b2_0=0.08)
+    >>> s = np.sqrt(185.0)  # top mode of the routing task, 13.601
+    >>> round(time_of(2.0, s, 7, 4, b1_0=0.08, b2_0=0.08), 6)
+    5.008728
+    >>> time_of(fixed_point(s, 7, 6 * 0.08**2).b2, s, 7, 4, b1_0=0.08, b2_0=0.08)
     inf
     """
     M, K = _domains(M, K)
@@ -458,8 +470,8 @@ def time_of(b2, s, M, K, *, b1_0, b2_0, tau: float = 1.0):
     if not ok.all():
         i = tuple(int(k) for k in np.argwhere(~ok)[0])
         raise ValueError(
-            f"b2 must lie between b2_0 = {b2_0[i]!r} and the fixed point b2* = {bstar[i]!r} (the range the mode "
-            f"passes through); got b2={b2[i]!r}" + (f" at index {i}" if b2.ndim else "")
+            f"b2 must lie between b2_0 = {float(b2_0[i])!r} and the fixed point b2* = {float(bstar[i])!r} (the range "
+            f"the mode passes through); got b2={float(b2[i])!r}" + (f" at index {i}" if b2.ndim else "")
         )
     out = np.full(b2.shape, np.inf)
     params = np.stack([s.ravel(), b1_0.ravel(), b2_0.ravel()], axis=1)
@@ -510,10 +522,11 @@ def modes(s, M, K, t, *, b0=None, b1_0=None, b2_0=None, tau: float = 1.0) -> Rou
 
     Example
     -------
-    >>> m = modes([13.601, 6.403], 7, 4, [0.0, 10.0, 1e12], b0=0.08)
+    >>> s = np.sqrt([185.0, 41.0])  # the two top modes of the routing task, 13.601 and 6.403
+    >>> m = modes(s, 7, 4, [0.0, 10.0, 1e12], b0=0.08)
     >>> m.a.shape
     (3, 2)
-    >>> np.round(m.b2[-1], 4).tolist(), bool(np.allclose(m.a[-1], [13.601, 6.403], rtol=1e-14))
+    >>> np.round(m.b2[-1], 4).tolist(), bool(np.allclose(m.a[-1], s, rtol=1e-14))
     ([4.5635, 3.5486], True)
     """
     M, K = _domains(M, K)
@@ -553,16 +566,18 @@ def half_learning_time(s, M, K, *, b0=None, b1_0=None, b2_0=None, tau: float = 1
 
     Example
     -------
-    >>> t = half_learning_time([13.601, 3.0], 7, 4, b0=0.08)
+    >>> t = half_learning_time(np.sqrt([185.0, 9.0]), 7, 4, b0=0.08)
     >>> np.round(t / reference_time(1, 0.02, 7, 4, 7), 2).tolist()  # in reference steps at eta = 0.02
-    [75.44, 334.27]
+    [75.29, 334.19]
     """
     M, K = _domains(M, K)
     s = _singular_values(s)
     b1_0, b2_0 = _initial(b0, b1_0, b2_0)
     fraction = positive_float("fraction", fraction)
     if fraction >= 1:
-        raise ValueError(f"fraction must be in (0, 1) (the fixed point a = s is reached only as t -> inf); got {fraction!r}")
+        raise ValueError(
+            f"fraction must be in (0, 1) (the fixed point a = s is reached only as t -> inf); got {fraction!r}"
+        )
     s, b1_0, b2_0, c0, _ = _growing(s, M, b1_0, b2_0)
     b2_f = _cubic_root(M * fraction * s, c0)
     started = b2_f <= b2_0
@@ -616,7 +631,7 @@ def _positive_c0(c0) -> np.ndarray:
 
 
 def hyperbolic(theta, c0, M) -> tuple[np.ndarray, np.ndarray]:
-    """Routing mode in the hyperbolic parametrisation: ``b2 = sqrt(c0) sinh(theta/2)``, ``b1 = sqrt(c0/M) cosh(theta/2)``.
+    """Hyperbolic parametrisation of a routing mode: ``b2 = sqrt(c0) sinh(theta/2)``, ``b1 = sqrt(c0/M) cosh(theta/2)``.
 
     The parametrisation satisfies the conservation law ``M b1^2 - b2^2 = c0`` identically; ``b3 = b1``. The angle
     evolves by :func:`theta_rate`; :func:`theta_of` is the inverse map.
@@ -843,8 +858,9 @@ def reference_map(s, M, K, P, n_out, eta, steps, *, b0=None, b1_0=None, b2_0=Non
 
     Example
     -------
-    >>> r = reference_map([13.601, 6.403, 3.0, 3.0], 7, 4, 4, 7, 0.02, 500, b0=0.08)
-    >>> half_learning_steps(r.a, [13.601, 6.403, 3.0, 3.0]).tolist()
+    >>> s = np.sqrt([185.0, 41.0, 9.0, 9.0])  # the routing task
+    >>> r = reference_map(s, 7, 4, 4, 7, 0.02, 500, b0=0.08)
+    >>> half_learning_steps(r.a, s).tolist()
     [79, 161, 337, 337]
     >>> bool(r.loss[-1] < 1e-10)
     True
