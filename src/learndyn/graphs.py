@@ -216,7 +216,14 @@ class GatedGraph:
                         ready.append(d)
         if len(order) < len(names):
             left = [n for n in names if n not in order]
-            raise ValueError(f"the graph has a cycle through nodes {left}; a gated graph must be acyclic")
+            node, path = left[0], []
+            while node not in path:  # every node left has a predecessor left: walk backwards until one repeats
+                path.append(node)
+                node = next(s for s, d in self.edges if d == node and s in left)
+            cycle = path[path.index(node) :][::-1]
+            first = min(range(len(cycle)), key=lambda k: names.index(cycle[k]))
+            cycle = cycle[first:] + cycle[:first]  # start at the first declared node
+            raise ValueError(f"the graph has a cycle through nodes {cycle}; a gated graph must be acyclic")
         return tuple(order)
 
     def _check_reachability(self, names):

@@ -491,10 +491,11 @@ def modes(s, M, K, t, *, b0=None, b1_0=None, b2_0=None, tau: float = 1.0) -> Rou
 
     For each mode the implicit solution of :func:`time_of` is inverted by bracketed Newton iteration between
     ``b2_0`` and the fixed point ``b2*`` (in ``b2 - b2_0`` near the start, so a tiny start keeps its relative accuracy,
-    and in ``ln(b2* - b2)`` near the end). Once the distance to the fixed point is below float resolution of the
-    quadrature, the exponential approach ``b2* - b2 = d0 exp(G* - lam t)`` with the linear rate
-    ``lam = K (b2*^2 + c0)(3 b2*^2 + c0)/(tau M^3)`` is used, which is exact there, so any ``t`` (``1e12`` included)
-    gives a finite result that tends to :func:`fixed_point`. Then ``b1 = sqrt(b1_0^2 + (b2^2 - b2_0^2)/M)``.
+    and in ``ln(b2* - b2)`` near the end, where the pole's logarithm is exact and the approach is exponential at the
+    linear rate ``lam = K (b2*^2 + c0)(3 b2*^2 + c0)/(tau M^3)``). Past the tabulated range, where ``b2* - b2`` has
+    fallen below the float resolution of ``b2*``, the pure exponential ``b2* - b2 = d0 exp(G* - lam t)`` is used, so
+    any ``t`` (``1e12`` included) gives a finite result equal to :func:`fixed_point`. Then
+    ``b1 = sqrt(b1_0^2 + (b2^2 - b2_0^2)/M)``. Measured against ``solve_ivp`` of the three ODEs: ~1e-11 relative.
 
     Parameters
     ----------
