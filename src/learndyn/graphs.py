@@ -577,3 +577,37 @@ def pair_errors(graph: GatedGraph, f, Y, pairs: Sequence[tuple[int, int]]) -> np
         r = f[..., k * P : (k + 1) * P, graph.output_slice(graph.outputs[j])] - Y
         out.append(0.5 * np.sum(r * r, axis=(-2, -1)))
     return np.stack(out, axis=-1)
+
+
+def hierarchy_items() -> tuple[np.ndarray, np.ndarray]:
+    """The routing task's items (spec ``gated_dln.md`` section 3): ``X = I_4`` and a two-level hierarchy ``Y (4, 7)``.
+
+    Feature 0 is shared by all items, features 1-2 split them in two pairs, features 3-6 are item-specific; the
+    singular values of ``Y^T X`` are (13.601, 6.403, 3, 3).
+
+    Examples
+    --------
+    >>> X, Y = hierarchy_items()
+    >>> np.round(np.linalg.svd(Y.T @ X, compute_uv=False), 3).tolist()
+    [13.601, 6.403, 3.0, 3.0]
+    """
+    Y = np.array([[6, 4, 0, 3, 0, 0, 0], [6, 4, 0, 0, 3, 0, 0], [6, 0, 4, 0, 0, 3, 0], [6, 0, 4, 0, 0, 0, 3]], float)
+    return np.eye(4), Y
+
+
+def reference_lr(eta: float, n_pairs: int, n_out: int) -> float:
+    """The library learning rate equal to step ``eta`` on the reference code's loss.
+
+    The reference (``facebookresearch/gated-dln`` NB1) minimises ``sum_{trained pairs} ||f - y||_F^2 / (P n_out)``
+    (torch ``MSELoss`` means, summed over pairs); on a :func:`pairs_task` with ``n_pairs`` pairs of ``P`` items the
+    library's loss ``1/(2 n_pairs P) sum ||f - y||^2`` is ``n_out / (2 n_pairs)`` times it, so the same steps need
+    ``lr = eta * 2 n_pairs / n_out``. The spec's ODE time is then ``t_ode = lr * step * M^2 / (P n_pairs)``
+    (:func:`learndyn.theory.routing.reference_time`).
+
+    Examples
+    --------
+    >>> reference_lr(0.02, 28, 7)
+    0.16
+    """
+    eta = _checks.positive_float("eta", eta)
+    return eta * 2.0 * _checks.positive_int("n_pairs", n_pairs) / _checks.positive_int("n_out", n_out)

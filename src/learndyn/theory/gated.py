@@ -542,11 +542,13 @@ class Reduction:
         quad = np.sum(self.d * a[..., self.pairs[:, 0], :] * a[..., self.pairs[:, 1], :], axis=(-2, -1))
         return self.half_tr_syy - lin + 0.5 * quad
 
-    def flow(self, t, *, rtol: float = 1e-10, atol: float = 1e-12, method: str = "DOP853") -> np.ndarray:
+    def flow(self, t, *, rtol: float = 1e-12, atol: float = 1e-14, method: str = "DOP853") -> np.ndarray:
         """Gradient flow ``db/dt = -dL/db`` from ``b0``, at times ``t``: (T, n_edges, K).
 
-        Integrated with ``scipy.integrate.solve_ivp`` (``method``, tolerances on ``b``). For the routing network the
-        closed form of :mod:`learndyn.theory.routing` solves the same flow.
+        Integrated with ``scipy.integrate.solve_ivp`` (``method``, tolerances on ``b``). Small starts sit on a
+        plateau that amplifies early relative errors into a time shift of the escape, hence the tight defaults:
+        on the routing network they give ``|a - a_closed| <= 2e-9`` against the closed form of
+        :mod:`learndyn.theory.routing` (``rtol = 1e-10``: 5e-6).
         """
         t = _checks.times("t", t)
         rhs = self._rhs_jit
