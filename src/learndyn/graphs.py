@@ -473,6 +473,44 @@ def routing(M: int, n_in: int, n_hidden: int, n_out: int, *, shared_layers: int 
     )
 
 
+def race(M: int, n_in: int, n_hidden: int, n_out: int, pairs: Sequence[tuple[int, int]], private: int) -> GatedGraph:
+    """The routing network (:func:`routing`) plus a private three-edge pathway for every pair in ``pairs``.
+
+    Pair ``(i, j)``'s private pathway runs ``x{i} -> a{i}_{j} -> b{i}_{j} -> y{j}`` through hidden nodes of width
+    ``private``; its first edge is gated by the pair (:func:`race_gates`). Shared and private pathways into ``y{j}``
+    then race for the same residual (spec ``gated_dln.md`` AC7).
+
+    Examples
+    --------
+    >>> g = race(2, 3, 8, 2, [(0, 0), (1, 1)], 4)
+    >>> len(g.paths), g.edge_shape("a0_0->b0_0")
+    (6, (4, 4))
+    """
+    base = routing(M, n_in, n_hidden, n_out)
+    hidden = {n: w for n, w in base.nodes if n not in base.inputs and n not in base.outputs}
+    edges = list(base.edges)
+    gates = list(base.gates)
+    for i, j in pairs:
+        a, b = f"a{i}_{j}", f"b{i}_{j}"
+        hidden[a] = hidden[b] = _checks.positive_int("private", private)
+        edges += [(f"x{i}", a), (a, b), (b, f"y{j}")]
+        gates.append(f"x{i}->{a}")
+    return GatedGraph.build(inputs={u: base.widths[u] for u in base.inputs}, hidden=hidden,
+                            outputs={w: base.widths[w] for w in base.outputs}, edges=edges, gates=gates)  # fmt: skip
+
+
+def race_gates(pairs: Sequence[tuple[int, int]]) -> Callable[[int, int], dict[str, float]]:
+    """``gates_of(i, j)`` for :func:`race` built with ``pairs``: the routing gates, and the pair's private pathway
+    where it has one (pairs without one, e.g. untrained pairs, use the shared pathway only)."""
+    private = {(int(i), int(j)) for i, j in pairs}
+
+    def gates_of(i: int, j: int) -> dict[str, float]:
+        extra = {f"x{i}->a{i}_{j}": 1.0} if (i, j) in private else {}
+        return {**routing_gates(i, j), **extra}
+
+    return gates_of
+
+
 def routing_gates(i: int, j: int) -> dict[str, float]:
     """Gates that are on for the pair (input domain ``i``, output domain ``j``) of :func:`routing`."""
     return {f"x{i}->h1": 1.0, f"y{j}": 1.0}

@@ -11,6 +11,7 @@ from learndyn import graphs, train
 from learndyn.nets.gated import GatedDLN
 from learndyn.tasks import Task
 from learndyn.theory import gated as tg
+from learndyn.theory import routing
 
 ROUTING_Y = np.array(
     [[6, 4, 0, 3, 0, 0, 0], [6, 4, 0, 0, 3, 0, 0], [6, 0, 4, 0, 0, 3, 0], [6, 0, 4, 0, 0, 0, 3]], dtype=float
@@ -168,3 +169,19 @@ def test_reduce_needs_exactly_one_start():
     g, task = _routing()
     with pytest.raises(ValueError, match="exactly one of params"):
         tg.reduce(g, task)
+
+
+def test_general_reduction_flow_equals_the_routing_closed_form():
+    # Two derivations of one ODE: the general per-mode race on the routing graph (library time) and the routing
+    # closed form of spec section 2.4 (its time t_ode = t_lib * M / (P K) for pairs_task's mean over examples).
+    M, offsets = 4, (0, 1, 3)
+    X, Y = graphs.hierarchy_items()
+    g = graphs.routing(M, 4, 6, 7)
+    task = graphs.pairs_task(g, X, Y, graphs.cyclic_pairs(M, offsets))
+    red = tg.reduce(g, task, b0=0.05)
+    t = np.linspace(0.0, 120.0, 25)
+    a = red.path_strengths(red.flow(t))[:, 0, :4]  # path x0 -> y0 (offset 0: trained)
+    s = np.linalg.svd(Y.T @ X, compute_uv=False)
+    closed = routing.modes(s, M, len(offsets), t * M / (4 * len(offsets)), b0=0.05)
+    assert closed.a[-1].min() > 0.9 * s.min()  # the window covers the learning of every mode
+    assert np.abs(a - closed.a).max() <= 1e-8 * s.max()
