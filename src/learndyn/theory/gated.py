@@ -512,16 +512,30 @@ class Reduction:
         idx, s, pairs, d = self._arrays()
         n_edges, n_paths = len(self.graph.edges), len(self.graph.paths)
 
+        L = idx.shape[1]
+        # Only self-pairs (one pathway per example, as in routing data): the prediction is elementwise.
+        diagonal = bool(np.all(np.asarray(pairs)[:, 0] == np.asarray(pairs)[:, 1])) and len(pairs) == n_paths
+        if diagonal:
+            d_self = jnp.zeros_like(s).at[pairs[:, 1]].set(d)
+
         def rhs(b):
             ext = jnp.concatenate([b, jnp.ones((1, b.shape[1]), b.dtype)])
-            F = ext[idx]  # (paths, L, K)
-            ones = jnp.ones_like(F[:, :1])
-            before = jnp.cumprod(jnp.concatenate([ones, F[:, :-1]], axis=1), axis=1)
-            after = jnp.flip(jnp.cumprod(jnp.flip(jnp.concatenate([F[:, 1:], ones], axis=1), 1), axis=1), 1)
-            a = before[:, -1] * F[:, -1]
-            pred = jnp.zeros((n_paths, b.shape[1]), b.dtype).at[pairs[:, 1]].add(d * a[pairs[:, 0]])
+            F = [ext[idx[:, j]] for j in range(L)]  # (paths, K) per position; padding reads ones
+            # products of the other positions, written out (paths are short): fuses into few elementwise kernels
+            others = []
+            for j in range(L):
+                prod = None
+                for i in range(L):
+                    if i != j:
+                        prod = F[i] if prod is None else prod * F[i]
+                others.append(jnp.ones_like(F[0]) if prod is None else prod)
+            a = others[0] * F[0]
+            if diagonal:
+                pred = d_self * a
+            else:
+                pred = jnp.zeros((n_paths, b.shape[1]), b.dtype).at[pairs[:, 1]].add(d * a[pairs[:, 0]])
             r = s - pred
-            drive = before * after * r[:, None, :]
+            drive = jnp.stack([o * r for o in others], axis=1)  # (paths, L, K)
             return jnp.zeros((n_edges + 1, b.shape[1]), b.dtype).at[idx].add(drive)[:n_edges]
 
         return jax.jit(rhs)
