@@ -49,3 +49,12 @@ def test_readme_monte_carlo_dmft_example_trains_and_states_its_error():
     assert end < 0.2 * start and 0 < err < 0.01 * start  # DFA learns; the S/2 check bounds the sampling error
     corr = [float(c) for c in second.strip("[]").split()]
     assert len(corr) == 2 and all(0.0 < c < 1.0 for c in corr)  # DFA's backward signals align, not perfectly
+
+
+def test_readme_gated_example_matches_the_reduction_and_generalises():
+    lines = _run_example(4, "gated network").splitlines()
+    rows = _table("\n".join(lines[:-1]))
+    assert set(rows) == {"loss", "f", "test_loss", "sv"}
+    assert all(err <= 1e-10 for err, _, _ in rows.values()), rows  # the reduction's map is GD (A1, A2 hold)
+    start, end = (float(x) for x in re.fullmatch(r"untrained pair \(0, 1\): test loss (\S+) -> (\S+)", lines[-1]).groups())
+    assert end < 1e-3 * start  # the untrained pair is solved through the shared hidden node
