@@ -1,6 +1,6 @@
 """Data flows one way: theory never imports simulation code, simulation never imports theory, and observables
-(shared by both) import neither; simulation may use observables. Checked on the import statements of the source
-files, lazy imports included."""
+(shared by both, like the gated-graph structure in graphs) import neither; simulation may use observables. Checked
+on the import statements of the source files, lazy imports included."""
 
 import ast
 from pathlib import Path
@@ -43,7 +43,9 @@ def _files(*parts):
 
 
 @pytest.mark.parametrize(
-    "path", _files("theory") + _files("observables") + _files("rule_kernels"), ids=lambda p: p.name
+    "path",
+    _files("theory") + _files("observables") + _files("rule_kernels") + _files("graphs"),
+    ids=lambda p: p.name,
 )
 def test_theory_and_observables_never_import_simulation(path):
     assert not _hits(_imports(path), SIMULATION | UPPER)
