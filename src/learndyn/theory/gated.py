@@ -110,14 +110,14 @@ def correlations(graph: GatedGraph, task: Task | None = None, *, X=None, Y=None)
     paths = graph.paths
     syx = tuple(((Y[:, graph.output_slice(p.target)] * G[:, k, None]).T @ xs[p.source]) / P
                 for k, p in enumerate(paths))  # fmt: skip
-    co = (G.T @ G) != 0
     sx = {}
-    for p_idx, p in enumerate(paths):
-        for q_idx, q in enumerate(paths):
-            if q.target != p.target or not co[q_idx, p_idx]:
-                continue
-            w = G[:, q_idx] * G[:, p_idx]
-            sx[(q_idx, p_idx)] = ((xs[q.source] * w[:, None]).T @ xs[p.source]) / P
+    for w in graph.outputs:  # pairs only ever meet at a shared output; find the co-gated ones per output
+        into = np.array([k for k, p in enumerate(paths) if p.target == w])
+        co = (G[:, into] != 0).astype(np.float64)
+        for a, c in zip(*np.nonzero(co.T @ co), strict=True):
+            q_idx, p_idx = int(into[a]), int(into[c])
+            gw = G[:, q_idx] * G[:, p_idx]
+            sx[(q_idx, p_idx)] = ((xs[paths[q_idx].source] * gw[:, None]).T @ xs[paths[p_idx].source]) / P
     return Correlations(graph, syx, sx, 0.5 * float(np.sum(Y * Y)) / P, P)
 
 
