@@ -80,7 +80,7 @@ def hundred_domains(M=100, K=10, n_in=64, H=64, n_out=10, steps=20):
     useful = n_in * H + H * H + H * n_out
     print(f"\n100-domain routing graph: {len(g.edges)} edges, {len(g.paths)} paths, {task.P} examples "
           f"(task built in {build:.2f} s)")  # fmt: skip
-    print(f"| steps/s | examples/s | ms per step | useful share of the forward work |")
+    print("| steps/s | examples/s | ms per step | useful share of the forward work |")
     print("|---|---|---|---|")
     print(f"| {1 / per_step:.1f} | {task.P / per_step:.3g} | {per_step * 1e3:.1f} | {useful / dense:.3f} |")
 

@@ -19,8 +19,14 @@ def _build(**kw):
     "kw, match",
     [
         (dict(hidden={"a": 2, "b": 2}, edges=["x->a", "a->b", "b->a", "b->y"]), r"cycle through nodes \['a', 'b'\]"),
-        (dict(hidden={"h": 3, "d": 2}, edges=["x->h", "h->y", "x->d"]), "hidden node 'd' is dangling: it has no outgoing"),
-        (dict(hidden={"h": 3, "d": 2}, edges=["x->h", "h->y", "d->y"]), "hidden node 'd' is dangling: it has no incoming"),
+        (
+            dict(hidden={"h": 3, "d": 2}, edges=["x->h", "h->y", "x->d"]),
+            "hidden node 'd' is dangling: it has no outgoing",
+        ),
+        (
+            dict(hidden={"h": 3, "d": 2}, edges=["x->h", "h->y", "d->y"]),
+            "hidden node 'd' is dangling: it has no incoming",
+        ),
         (dict(inputs={"x": 2, "z": 2}), "input node 'z' has no path to any output"),
         (dict(edges=["x->h", "h->y", "x->h"]), "edge 'x->h' is declared twice"),
         (dict(edges=["x->h", "h->q"]), "edge 'h->q': node 'q' is not declared"),

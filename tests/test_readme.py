@@ -56,5 +56,7 @@ def test_readme_gated_example_matches_the_reduction_and_generalises():
     rows = _table("\n".join(lines[:-1]))
     assert set(rows) == {"loss", "f", "test_loss", "sv"}
     assert all(err <= 1e-10 for err, _, _ in rows.values()), rows  # the reduction's map is GD (A1, A2 hold)
-    start, end = (float(x) for x in re.fullmatch(r"untrained pair \(0, 1\): test loss (\S+) -> (\S+)", lines[-1]).groups())
+    start, end = (
+        float(x) for x in re.fullmatch(r"untrained pair \(0, 1\): test loss (\S+) -> (\S+)", lines[-1]).groups()
+    )
     assert end < 1e-3 * start  # the untrained pair is solved through the shared hidden node

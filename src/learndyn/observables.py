@@ -374,7 +374,7 @@ def max_abs_diff(a: xr.Dataset, b: xr.Dataset, names: Sequence[str] | str | None
             )
         x, y = a[v].values, b[v].values
         diff = np.abs(x - y)
-        diff[np.isnan(x) & np.isnan(y)] = 0.0  # padding both sides share (e.g. sv of narrower edges); NaN elsewhere stays
+        diff[np.isnan(x) & np.isnan(y)] = 0.0  # padding both share (sv of narrower edges); a lone NaN stays
         out[v] = float(np.max(diff))
     return out
 

@@ -298,7 +298,9 @@ def get(name: str, net, **options):
         raise ValueError(f"unknown rule {name!r}; valid rules: {', '.join(sorted(RULES))}")
     if not hasattr(net, "slope"):  # no layer-by-layer backward pass: only exact GD, through autodiff
         if name != "gd" or options:
-            raise ValueError(f"{type(net).__name__} has no layer backward pass, so only rule 'gd' (autodiff, no "
-                             f"options) applies to it; got {name!r}" + (f" with {options}" if options else ""))
+            raise ValueError(
+                f"{type(net).__name__} has no layer backward pass, so only rule 'gd' (autodiff, no "
+                f"options) applies to it; got {name!r}" + (f" with {options}" if options else "")
+            )
         return Autodiff(net)
     return RULES[name](net, **options)

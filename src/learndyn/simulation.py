@@ -80,8 +80,10 @@ class Simulation:
         if not (rule_kernels or kernels):
             return ds
         if getattr(self.rule, "autodiff", False):
-            raise ValueError(f"rule_kernels and kernels need a layered net with a rule's backward pass; this "
-                             f"{type(self.net).__name__} run has none (use the default trajectory variables)")  # fmt: skip
+            raise ValueError(
+                "rule_kernels and kernels need a layered net with a rule's backward pass; this "
+                f"{type(self.net).__name__} run has none (use the default trajectory variables)"
+            )
         if kernels and task.Y.shape[1] != 1:
             raise ValueError(f"kernels=True needs a task with one output; this one has {task.Y.shape[1]}")
         cols = {k: [] for k in ("entk", "align", "corr", "phi", "g", "gt")}

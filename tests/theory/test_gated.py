@@ -59,7 +59,7 @@ def test_reduced_gd_map_equals_full_gd_on_random_aligned_graphs(seed, random_gat
     b0 = {name: rng.uniform(0.2, 0.9, size=min(g.edge_shape(name))) for name in g.edge_names}
     net = GatedDLN(g)
     params = net.decoupled(B, b0, key=seed)
-    chk = tg.check(corr, params["W"], bases_=B)
+    chk = tg.check(corr, params["W"], data_bases=B)
     assert chk.a1.size <= 1e-12 and chk.a2.size <= 1e-12
     red = tg.reduce(g, task, params)
     t = np.linspace(0.0, 30.0, 16)

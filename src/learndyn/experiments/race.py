@@ -82,15 +82,30 @@ def run(cfg: Config) -> Outcome:
     L0 = float(sim["loss"].max())
     out.check("ac7_map_vs_gd_loss", float(np.abs(sim["loss"] - th["loss"]).max()) / L0, "<=", 1e-10,
               "max_t |L_GD - L_map| / max L: full GD vs the reduction's exact per-mode race map")  # fmt: skip
-    out.check("ac7_map_vs_gd_paths", float(np.abs(a_sim - a_th).max() / s.max()), "<=", 1e-10,
-              "max |a_p,GD - a_p,map| / s_max over every path (shared and private), mode and record")
+    out.check(
+        "ac7_map_vs_gd_paths",
+        float(np.abs(a_sim - a_th).max() / s.max()),
+        "<=",
+        1e-10,
+        "max |a_p,GD - a_p,map| / s_max over every path (shared and private), mode and record",
+    )
     end_sh = a_sim[-1, trained_shared]
-    out.check("ac7_shared_pathway_learns", float(np.abs(end_sh / s - 1.0).max()), "<=", 2e-3,
-              f"max |a_shared / s - 1| over the trained pairs' shared paths after {cfg.epochs} steps (a_shared of "
-              f"{names[trained_shared[0]]}: {np.round(end_sh[0], 4).tolist()}, s = {np.round(s, 3).tolist()})")
+    out.check(
+        "ac7_shared_pathway_learns",
+        float(np.abs(end_sh / s - 1.0).max()),
+        "<=",
+        2e-3,
+        f"max |a_shared / s - 1| over the trained pairs' shared paths after {cfg.epochs} steps (a_shared of "
+        f"{names[trained_shared[0]]}: {np.round(end_sh[0], 4).tolist()}, s = {np.round(s, 3).tolist()})",
+    )
     end_pr = a_sim[-1, private]
-    out.check("ac7_private_pathways_small", float(np.abs(end_pr).max()), "<=", 1e-3,
-              f"max |a_private| over the {len(private)} private pathways and modes at the end (spec: 7-8e-4)")
+    out.check(
+        "ac7_private_pathways_small",
+        float(np.abs(end_pr).max()),
+        "<=",
+        1e-3,
+        f"max |a_private| over the {len(private)} private pathways and modes at the end (spec: 7-8e-4)",
+    )
     if untrained:
         f_un = np.asarray(net.apply({"W": tuple(w[-1] for w in run_.params["W"])}, task.X_test)[0])
         err = graphs.pair_errors(g, f_un, Y, untrained)

@@ -170,8 +170,13 @@ def run(cfg: Config) -> Outcome:
               f"(error ratio {ratio:.2f} for a {factor:g}x smaller step; O(eta) means order 1)")  # fmt: skip
     spec_default = (M, K, cfg.eta, cfg.b0, tuple(cfg.offsets)) == (7, 4, 0.02, 0.08, (-1, 0, 1, 2))
     if spec_default and cfg.flow_etas[0] == cfg.eta:
-        out.check("ac2_half_learning_steps_gd", float(np.abs(half_gd - SPEC_HALF_STEPS["gd"]).max()), "<=", 1,
-                  f"steps to a >= s/2 per mode, GD {half_gd.tolist()} vs the spec's {list(SPEC_HALF_STEPS['gd'])}")
+        out.check(
+            "ac2_half_learning_steps_gd",
+            float(np.abs(half_gd - SPEC_HALF_STEPS["gd"]).max()),
+            "<=",
+            1,
+            f"steps to a >= s/2 per mode, GD {half_gd.tolist()} vs the spec's {list(SPEC_HALF_STEPS['gd'])}",
+        )
         out.check("ac2_half_learning_steps_ode", float(np.abs(half_ode - SPEC_HALF_STEPS["ode"]).max()), "<=", 1,
                   f"closed-form flow, ceil(t / (3.5 eta)) per mode: {half_ode.astype(int).tolist()} vs the spec's "
                   f"{list(SPEC_HALF_STEPS['ode'])}")  # fmt: skip
@@ -186,8 +191,13 @@ def run(cfg: Config) -> Outcome:
     out.check("ac3_b1_b3_fixed_point",
               float(max(np.abs(sv_end[e_in, :n_modes] - fp.b1).max(), np.abs(sv_end[e_out, :n_modes] - fp.b3).max())),
               "<=", 1e-3, f"singular values of W1^0 and W3^0 vs b1* = b3* ({np.round(fp.b1, 4).tolist()})")  # fmt: skip
-    out.check("ac3_final_loss", to_ref * float(sim["loss"][-1]), "<=", 1e-10,
-              "final loss in the reference normalisation sum_pairs ||f - y||^2 / (P N_o)")
+    out.check(
+        "ac3_final_loss",
+        to_ref * float(sim["loss"][-1]),
+        "<=",
+        1e-10,
+        "final loss in the reference normalisation sum_pairs ||f - y||^2 / (P N_o)",
+    )
 
     # AC4: the hidden node's conserved quantity.
     C = np.asarray(net.conserved(sim_run.params)["h1"])
@@ -204,8 +214,12 @@ def run(cfg: Config) -> Outcome:
     theory_half = routing.half_learning_steps(routing.reference_map(s, M, K, P, N_o, cfg.eta, cfg.epochs,
                                                                     b0=cfg.b0).a, s)  # fmt: skip
     W_r = rand.params["W"]
-    a_sv = np.stack([np.linalg.svd(np.asarray(net.path_products({"W": tuple(w[k] for w in W_r)})[0]),
-                                   compute_uv=False) for k in range(cfg.seeds)])  # fmt: skip  (S, T, modes)
+    a_sv = np.stack(
+        [
+            np.linalg.svd(np.asarray(net.path_products({"W": tuple(w[k] for w in W_r)})[0]), compute_uv=False)
+            for k in range(cfg.seeds)
+        ]
+    )  # fmt: skip  (S, T, modes)
     half_rand = np.stack([routing.half_learning_steps(a_sv[k], s) for k in range(cfg.seeds)])
     rel = np.abs(half_rand / theory_half - 1.0)
     spread = f"measured range {half_rand.min(axis=0).tolist()} - {half_rand.max(axis=0).tolist()}"
@@ -218,8 +232,13 @@ def run(cfg: Config) -> Outcome:
               f"largest |median / theory - 1| over the modes (medians {med.tolist()})")  # fmt: skip
     sv_w2 = np.stack([np.linalg.svd(np.asarray(W_r[e_mid][k, -1]), compute_uv=False)[:n_modes]
                       for k in range(cfg.seeds)])  # fmt: skip
-    out.check("ac5_w2_fixed_point", float(np.abs(sv_w2 - fp.b2).max()), "<=", 0.01,
-              "top singular values of W2 after the run vs the fixed point, every random start")
+    out.check(
+        "ac5_w2_fixed_point",
+        float(np.abs(sv_w2 - fp.b2).max()),
+        "<=",
+        0.01,
+        "top singular values of W2 after the run vs the fixed point, every random start",
+    )
     end = {"W": tuple(w[:, -1] for w in W_r)}
     f_test = np.asarray(jax.vmap(lambda p: net.apply(p, task.X_test)[0])(end))
     err_un = graphs.pair_errors(g, f_test, Y, untrained)

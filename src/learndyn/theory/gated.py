@@ -24,7 +24,7 @@ Pathways into one output compete through the shared residual; pathways through o
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -271,7 +271,7 @@ def bases(corr: Correlations, *, tol: float = 1e-10, seed: int = 0) -> dict[str,
         out[start] = own_basis(start)
         frontier = [start]
         while frontier:
-            a = frontier.pop(0)
+            frontier.pop(0)  # a worklist: every pass assigns the nodes linked to any assigned one
             for n in nodes:
                 if n in out:
                     continue
@@ -379,7 +379,7 @@ def _hidden_bases(g: GatedGraph, W, known: dict, tol: float, seed: int) -> dict:
     return {**dict(known), **{v: basis[v] for v in hidden}}
 
 
-def check(corr: Correlations, params, *, bases_: Mapping | None = None, tol: float = 1e-10, seed: int = 0) -> Check:
+def check(corr: Correlations, params, *, data_bases: Mapping | None = None, tol: float = 1e-10, seed: int = 0) -> Check:
     """How far the reduction's assumptions are from holding (spec section 2.2).
 
     (A1) ``U_w^T Sigma_yx(p) V_u`` and ``V_s(q)^T Sigma_x(q, p) V_s(p)`` diagonal for every path and pair: its size is
@@ -392,7 +392,7 @@ def check(corr: Correlations, params, *, bases_: Mapping | None = None, tol: flo
     corr : Correlations
     params : pytree or tuple
         The initial edge matrices.
-    bases_ : dict, optional
+    data_bases : dict, optional
         ``V_u`` / ``U_w`` to use (default :func:`bases`).
 
     Returns
@@ -401,7 +401,7 @@ def check(corr: Correlations, params, *, bases_: Mapping | None = None, tol: flo
     """
     g = corr.graph
     W = _edge_weights(g, params)
-    B = dict(bases_) if bases_ is not None else bases(corr, tol=tol, seed=seed)
+    B = dict(data_bases) if data_bases is not None else bases(corr, tol=tol, seed=seed)
     for n in [*g.inputs, *g.outputs]:
         if n not in B:
             raise ValueError(f"bases must cover every input and output node; {n!r} is missing")
@@ -645,7 +645,7 @@ def reduce(
     params=None,
     *,
     b0=None,
-    bases_: Mapping | None = None,
+    data_bases: Mapping | None = None,
     approximate: bool = False,
     tol: float = 1e-8,
 ) -> Reduction:
@@ -660,7 +660,7 @@ def reduce(
         Initial edge matrices; they must be decoupled (A2) in the data bases. Give ``params`` or ``b0``.
     b0 : float or dict of edge -> float or vector, optional
         A decoupled start ``B_e(0) = diag(b0)`` instead (a scalar: every mode of every edge).
-    bases_ : dict, optional
+    data_bases : dict, optional
         ``V_u`` / ``U_w`` (default :func:`bases` of the task's statistics).
     approximate : bool
         Where an assumption fails by more than ``tol``, keep the diagonal parts (statistics and initial weights)
@@ -692,15 +692,15 @@ def reduce(
     if (params is None) == (b0 is None):
         raise ValueError("give exactly one of params (decoupled initial weights) and b0 (decoupled start values)")
     corr = correlations(graph, task)
-    B = dict(bases_) if bases_ is not None else bases(corr)
+    B = dict(data_bases) if data_bases is not None else bases(corr)
     chk = None
     if params is not None:
-        chk = check(corr, params, bases_=B)
+        chk = check(corr, params, data_bases=B)
         a1 = chk.a1
         B = chk.bases
         diags = chk.b
     else:
-        a1 = check(corr, _zero_weights(graph), bases_=B).a1
+        a1 = check(corr, _zero_weights(graph), data_bases=B).a1
         diags = []
         for e, name in enumerate(graph.edge_names):
             k = min(graph.edge_shape(e))
@@ -710,7 +710,7 @@ def reduce(
     if failed and not approximate:
         raise AssumptionError(
             "the neural race reduction does not apply: " + "; ".join(str(v) for v in failed) + f" (tolerance {tol:g})."
-            " Pass approximate=True to keep the diagonal parts, or bases_= if the statistics are diagonal in other "
+            " Pass approximate=True to keep the diagonal parts, or data_bases= if the statistics are diagonal in other "
             "bases"
         )
     K = max(graph.modes(p) for p in graph.paths)
