@@ -28,6 +28,10 @@ EXPECTED = {
     "fa-conservation",
     "coord-check",
     "digits-rules",
+    "routing",
+    "routing-init-scale",
+    "race",
+    "gated-digits",
 }
 
 
