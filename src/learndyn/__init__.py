@@ -15,8 +15,9 @@ jax.config.update("jax_enable_x64", True)
 __version__ = "0.1.0"
 
 # The curated public API: a task, a net, a rule, simulate or solve, compare. Modules stay importable for the rest.
-from learndyn import init, integrate, nets, observables, param, rules, tasks, theory  # noqa: E402
-from learndyn.nets import GLN, MLP  # noqa: E402
+from learndyn import graphs, init, integrate, nets, observables, param, rules, tasks, theory  # noqa: E402
+from learndyn.graphs import GatedGraph  # noqa: E402
+from learndyn.nets import GLN, MLP, GatedDLN  # noqa: E402
 from learndyn.observables import compare, entk, trajectory_from_weights  # noqa: E402
 from learndyn.tasks import Task  # noqa: E402
 from learndyn.theory.linear import exact_trajectory  # noqa: E402
@@ -24,6 +25,8 @@ from learndyn.train import DivergenceError, Simulation, simulate, simulate_gd  #
 
 __all__ = [
     "GLN",
+    "GatedDLN",
+    "GatedGraph",
     "MLP",
     "DivergenceError",
     "Simulation",
@@ -32,6 +35,7 @@ __all__ = [
     "compare",
     "entk",
     "exact_trajectory",
+    "graphs",
     "init",
     "integrate",
     "nets",

@@ -301,6 +301,8 @@ def simulate(
     Parameters
     ----------
     net : learndyn.nets.MLP (or any net with ``apply``, ``phi``, ``dphi``, ``multiplier``, ``depth``)
+        or :class:`learndyn.nets.GatedDLN`, which has no layer backward pass and trains by ``rule="gd"`` through
+        autodiff of its forward pass (:class:`learndyn.rules.Autodiff`; no ``drift``, no ``param``).
     rule : str or rule
         A rule from :mod:`learndyn.rules` bound to ``net``, or its name (``"gd"``, ``"fa"``, ``"dfa"``,
         ``"sign-fa"``, ``"hebb"``; ``"fa"`` by name means ``rho = 0``).

@@ -10,8 +10,12 @@ A net is a frozen dataclass (hashable, so it can be a static argument of ``jax.j
 - ``n_in``, ``n_out``, ``depth`` and ``is_linear``.
 
 A plain tuple of weight matrices ``(W1, ..., WL)`` is accepted wherever params are (it means no biases).
+
+:class:`GatedDLN` (gated deep linear networks on a :class:`learndyn.graphs.GatedGraph`) keeps ``init`` and ``apply``
+but has one weight matrix per edge and no layer backward pass: it trains by rule ``"gd"`` through autodiff.
 """
 
+from learndyn.nets.gated import GatedDLN
 from learndyn.nets.mlp import ACTIVATIONS, GLN, MLP, as_params
 
-__all__ = ["ACTIVATIONS", "GLN", "MLP", "as_params"]
+__all__ = ["ACTIVATIONS", "GLN", "GatedDLN", "MLP", "as_params"]
