@@ -62,7 +62,9 @@ class Config(ExperimentConfig):
     seed: int = option(0, "seed of the random initialisations and the hidden bases", ge=0)
     M: int = option(7, "number of input and of output domains", ge=2)
     n_hidden: int = option(64, "width of the shared hidden nodes", ge=4)
-    offsets: tuple[int, ...] = option((-1, 0, 1, 2), "input domain i is trained with outputs i + offset (mod M)")
+    offsets: tuple[int, ...] = option(
+        (-1, 0, 1, 2), "input domain i is trained with outputs i + offset (mod M)", ge=-1000, le=1000
+    )
     eta: float = option(0.02, "step size on the reference code's loss (lr = eta * 2 n_pairs / N_o)", gt=0)
     epochs: int = option(500, "full-batch GD steps", ge=10)
     b0: float = option(0.08, "decoupled start: every mode of every edge", gt=0)

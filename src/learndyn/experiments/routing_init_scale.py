@@ -50,7 +50,9 @@ class Config(ExperimentConfig):
     seed: int = option(0, "seed of the random orthogonal starts", ge=0)
     M: int = option(7, "number of input and of output domains", ge=2)
     n_hidden: int = option(64, "width of the shared hidden nodes", ge=4)
-    offsets: tuple[int, ...] = option((-1, 0, 1, 2), "input domain i is trained with outputs i + offset (mod M)")
+    offsets: tuple[int, ...] = option(
+        (-1, 0, 1, 2), "input domain i is trained with outputs i + offset (mod M)", ge=-1000, le=1000
+    )
     scales: tuple[float, ...] = option(tuple(np.round(np.linspace(0.2, 2.5, 6), 2).tolist()),
                                        "orthogonal gains sigma0 of the starts", gt=0)  # fmt: skip
     eta0: float = option(0.006, "reference step at sigma0 = 1: eta = eta0 / sigma0^(1/3)", gt=0)
