@@ -17,6 +17,7 @@ SIMULATION = {
     "learndyn.rules",
     "learndyn.param",
     "learndyn.coord_check",
+    "learndyn.online",
 }
 THEORY = {"learndyn.theory"}
 UPPER = {"learndyn.experiments", "learndyn.cli", "learndyn.results", "learndyn.report", "learndyn.sweep"}
@@ -44,7 +45,7 @@ def _files(*parts):
 
 @pytest.mark.parametrize(
     "path",
-    _files("theory") + _files("observables") + _files("rule_kernels") + _files("graphs"),
+    _files("theory") + _files("observables") + _files("rule_kernels") + _files("graphs") + _files("populations"),
     ids=lambda p: p.name,
 )
 def test_theory_and_observables_never_import_simulation(path):
@@ -60,7 +61,8 @@ def test_theory_and_observables_never_import_simulation(path):
     + _files("integrate")
     + _files("rules")
     + _files("param")
-    + _files("coord_check"),
+    + _files("coord_check")
+    + _files("online"),
     ids=lambda p: str(p.relative_to(SRC)),
 )
 def test_simulation_never_imports_theory(path):

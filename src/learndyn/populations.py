@@ -1,0 +1,102 @@
+"""Data distributions with a target function, for online training on fresh samples (``learndyn.online``) and for
+population-level theory (``learndyn.theory.meanfield``): the "infinite data" counterpart of a :class:`Task`.
+
+A :class:`Population` draws inputs ``x ~ N(0, std^2 I_d)`` and labels them with a target ``f*(x)``; it is hashable
+(a static argument of ``jax.jit``) and its ``sample`` and ``target`` are traceable.
+
+Examples
+--------
+>>> import jax, numpy as np
+>>> pop = cubic_odd(np.array([1.0, 0.0, -1.0]), C=2.0, std=0.5)
+>>> X, y = pop.sample(jax.random.key(0), 4)
+>>> X.shape, y.shape, bool(np.allclose(pop.target(-X), -y))  # an odd target
+((4, 3), (4,), True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from learndyn import _checks
+
+
+@dataclass(frozen=True)
+class Population:
+    """Inputs ``x ~ N(0, std^2 I_d)`` labelled by ``target(X) -> (n,)``.
+
+    Parameters
+    ----------
+    d : int
+    target : callable
+        Traceable map ``(n, d) -> (n,)``; compared by identity.
+    std : float
+        Standard deviation of every input coordinate (``1/sqrt(d)`` gives ``E ||x||^2 = 1``).
+    odd : bool
+        Whether ``target(-x) = -target(x)`` (declared; :meth:`odd_violation` measures it).
+    name : str
+    """
+
+    d: int
+    target: Callable = field(compare=True)
+    std: float = 1.0
+    odd: bool = False
+    name: str = "population"
+
+    def __post_init__(self):
+        object.__setattr__(self, "d", _checks.positive_int("d", self.d))
+        object.__setattr__(self, "std", _checks.positive_float("std", self.std))
+        if not callable(self.target):
+            raise TypeError(f"target must be a callable X (n, d) -> (n,); got {type(self.target).__name__}")
+
+    def sample_x(self, key, n: int):
+        """``n`` inputs ``(n, d)``."""
+        return self.std * jax.random.normal(key, (n, self.d), jnp.float64)
+
+    def sample(self, key, n: int, *, antithetic: bool = False):
+        """``(X (n, d), y (n,))``; ``antithetic``: the second half is ``-X`` of the first (``n`` even)."""
+        if antithetic:
+            if n % 2:
+                raise ValueError(f"antithetic batches pair x with -x; the batch size must be even, got {n}")
+            half = self.sample_x(key, n // 2)
+            X = jnp.concatenate([half, -half])
+        else:
+            X = self.sample_x(key, n)
+        return X, self.target(X)
+
+    def odd_violation(self, n: int = 4096, seed: int = 0) -> float:
+        """``max |f*(x) + f*(-x)| / max |f*(x)|`` on ``n`` samples: 0 for an odd target."""
+        X = self.sample_x(jax.random.key(seed), n)
+        y = np.asarray(self.target(X))
+        return float(np.max(np.abs(y + np.asarray(self.target(-X)))) / max(np.max(np.abs(y)), 1e-300))
+
+
+def cubic_odd(z, C: float, std: float) -> Population:
+    """The odd cubic target of Hajjar & Chizat (spec ``integrable_and_meanfield.md`` C3): ``f*(x) = C sum_k z_k x_k^3``.
+
+    Parameters
+    ----------
+    z : (d,) array
+    C : float
+    std : float
+        Input standard deviation (the spec: ``1/sqrt(d)``).
+    """
+    z = np.asarray(z, dtype=np.float64)
+    if z.ndim != 1 or not np.all(np.isfinite(z)):
+        raise ValueError(f"z must be a finite vector; got shape {z.shape}")
+    zj = jnp.asarray(z)
+    C = _checks.real_float("C", C)
+    return Population(z.shape[0], _Cubic(zj, C), std, odd=True, name="cubic-odd")
+
+
+@dataclass(frozen=True, eq=False)
+class _Cubic:
+    z: object
+    C: float
+
+    def __call__(self, X):
+        return self.C * (X**3 @ self.z)
