@@ -90,7 +90,8 @@ def sgd(net, params, population: Population, *, eta: float, t, batch_size: int, 
     n_seeds = jax.tree_util.tree_leaves(params)[0].shape[0] if batched else None
     keys = jax.random.split(key, n_seeds) if batched else key
     lr = eta * float(net.lr_scale)
-    rec, loss, bad = _run(params, keys, jnp.asarray(steps), jnp.asarray(lr), net=net, population=population,
+    dtype = jax.tree_util.tree_leaves(params)[0].dtype
+    rec, loss, bad = _run(params, keys, jnp.asarray(steps), jnp.asarray(lr, dtype), net=net, population=population,
                           batch_size=batch_size, antithetic=bool(antithetic), batched=batched)  # fmt: skip
     bad = np.atleast_1d(np.asarray(bad))
     if np.any(bad >= 0):
@@ -110,6 +111,8 @@ def _step(net, population, batch_size, antithetic):
     def step(p, key, lr):
         key, sub = jax.random.split(key)
         X, y = population.sample(sub, batch_size, antithetic=antithetic)
+        dtype = jax.tree_util.tree_leaves(p)[0].dtype  # the run's precision is the params' (float32 stays float32)
+        X, y = X.astype(dtype), y.astype(dtype)
         value, g = jax.value_and_grad(loss_fn)(p, X, y)
         return jax.tree_util.tree_map(lambda a, b: a - lr * b, p, g), key, value
 
@@ -141,7 +144,8 @@ def _simulate(params, keys, steps, lr, *, net, population, batch_size, antitheti
         p, key, k, bad, last = jax.lax.while_loop(lambda loop: loop[2] < k_end, body, (p, key, k, bad, last))
         return (p, key, k, bad, last), (p, last)
 
-    init = (params, keys, jnp.asarray(0, jnp.int64), jnp.full(lead, -1, jnp.int64), jnp.zeros(lead))
+    dtype = jax.tree_util.tree_leaves(params)[0].dtype
+    init = (params, keys, jnp.asarray(0, jnp.int64), jnp.full(lead, -1, jnp.int64), jnp.zeros(lead, dtype))
     (_, _, _, bad, _), (rec, loss) = jax.lax.scan(record, init, steps)
     return rec, loss, bad
 
