@@ -32,6 +32,8 @@ EXPECTED = {
     "routing-init-scale",
     "race",
     "gated-digits",
+    "odd-target",
+    "symmetry",
 }
 
 

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from learndyn import _checks
+from learndyn import _checks, populations
 from learndyn.populations import Population
 
 
@@ -35,7 +35,10 @@ class OnlineRun:
     antithetic: bool
 
 
-def sgd(net, params, population: Population, *, eta: float, t, batch_size: int, key=0, antithetic: bool = False):
+def sgd(
+    net, params, population: Population, *, eta: float, t, batch_size: int, key=0, antithetic: bool = False,
+    symmetry=None,
+):  # fmt: skip
     """Train ``net`` by online SGD on fresh batches of ``population``, recording at times ``t = eta * step``.
 
     Parameters
@@ -53,6 +56,10 @@ def sgd(net, params, population: Population, *, eta: float, t, batch_size: int, 
         Seed of the batches.
     antithetic : bool
         Batches ``{x, -x}``: with an odd target and a mirror-symmetric net the odd symmetry is kept exactly.
+    symmetry : (d, d) orthogonal matrix of finite order, optional
+        Batches closed under ``T``: every draw comes with ``T x, T^2 x, ...`` (``batch_size`` a multiple of the
+        order). With a ``T``-invariant target and a ``T``-symmetrised net (``net.symmetrise``) the invariance
+        ``f_t o T = f_t`` is kept exactly.
 
     Returns
     -------
@@ -78,6 +85,14 @@ def sgd(net, params, population: Population, *, eta: float, t, batch_size: int, 
     batch_size = _checks.positive_int("batch_size", batch_size)
     if antithetic and batch_size % 2:
         raise ValueError(f"antithetic batches pair x with -x; batch_size must be even, got {batch_size}")
+    if antithetic and symmetry is not None:
+        raise ValueError("give antithetic=True or symmetry=T, not both (antithetic is symmetry=-I)")
+    group = None
+    if symmetry is not None:
+        group = tuple(np.asarray(g) for g in populations.cyclic_group(symmetry))
+        if batch_size % len(group):
+            raise ValueError(f"batch_size must be a multiple of the order {len(group)} of symmetry; got {batch_size}")
+        group = _Group(group)
     if population.d != net.n_in:
         raise ValueError(f"the net takes d = {net.n_in} inputs but the population has d = {population.d}")
     t = _checks.times("t", t)
@@ -92,7 +107,7 @@ def sgd(net, params, population: Population, *, eta: float, t, batch_size: int, 
     lr = eta * float(net.lr_scale)
     dtype = jax.tree_util.tree_leaves(params)[0].dtype
     rec, loss, bad = _run(params, keys, jnp.asarray(steps), jnp.asarray(lr, dtype), net=net, population=population,
-                          batch_size=batch_size, antithetic=bool(antithetic), batched=batched)  # fmt: skip
+                          batch_size=batch_size, antithetic=bool(antithetic), group=group, batched=batched)  # fmt: skip
     bad = np.atleast_1d(np.asarray(bad))
     if np.any(bad >= 0):
         k = int(bad[bad >= 0].min())
@@ -103,14 +118,23 @@ def sgd(net, params, population: Population, *, eta: float, t, batch_size: int, 
                      batch_size, bool(antithetic))  # fmt: skip
 
 
-def _step(net, population, batch_size, antithetic):
+@dataclass(frozen=True, eq=False)
+class _Group:
+    """A finite matrix group as a static (hashable by identity) argument of the jitted loop."""
+
+    elements: tuple
+
+
+def _step(net, population, batch_size, antithetic, group):
     def loss_fn(p, X, y):
         r = net.apply(p, X)[0][:, 0] - y
         return 0.5 * jnp.mean(r * r)
 
     def step(p, key, lr):
         key, sub = jax.random.split(key)
-        X, y = population.sample(sub, batch_size, antithetic=antithetic)
+        X, y = population.sample(
+            sub, batch_size, antithetic=antithetic, group=None if group is None else group.elements
+        )
         dtype = jax.tree_util.tree_leaves(p)[0].dtype  # the run's precision is the params' (float32 stays float32)
         X, y = X.astype(dtype), y.astype(dtype)
         value, g = jax.value_and_grad(loss_fn)(p, X, y)
@@ -119,8 +143,8 @@ def _step(net, population, batch_size, antithetic):
     return step
 
 
-def _simulate(params, keys, steps, lr, *, net, population, batch_size, antithetic, batched):
-    step = _step(net, population, batch_size, antithetic)
+def _simulate(params, keys, steps, lr, *, net, population, batch_size, antithetic, group, batched):
+    step = _step(net, population, batch_size, antithetic, group)
     if batched:
         step = jax.vmap(step, in_axes=(0, 0, None))
     lead = (keys.shape[0],) if batched else ()
@@ -150,4 +174,4 @@ def _simulate(params, keys, steps, lr, *, net, population, batch_size, antitheti
     return rec, loss, bad
 
 
-_run = jax.jit(_simulate, static_argnames=("net", "population", "batch_size", "antithetic", "batched"))
+_run = jax.jit(_simulate, static_argnames=("net", "population", "batch_size", "antithetic", "group", "batched"))

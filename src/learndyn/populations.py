@@ -57,15 +57,23 @@ class Population:
         """``n`` inputs ``(n, d)``."""
         return self.std * jax.random.normal(key, (n, self.d), jnp.float64)
 
-    def sample(self, key, n: int, *, antithetic: bool = False):
-        """``(X (n, d), y (n,))``; ``antithetic``: the second half is ``-X`` of the first (``n`` even)."""
+    def sample(self, key, n: int, *, antithetic: bool = False, group=None):
+        """``(X (n, d), y (n,))``.
+
+        ``antithetic``: the second half is ``-X`` of the first (``n`` even). ``group``: a finite group of orthogonal
+        matrices (:func:`cyclic_group`); the batch is ``n / |group|`` draws and all their images ``g x``, so that
+        a gradient on it is equivariant under the group (``antithetic`` is the group ``{I, -I}``).
+        """
         if antithetic:
-            if n % 2:
-                raise ValueError(f"antithetic batches pair x with -x; the batch size must be even, got {n}")
-            half = self.sample_x(key, n // 2)
-            X = jnp.concatenate([half, -half])
-        else:
+            group = (np.eye(self.d), -np.eye(self.d))
+        if group is None:
             X = self.sample_x(key, n)
+        else:
+            k = len(group)
+            if n % k:
+                raise ValueError(f"a batch closed under a group of {k} elements needs a multiple of {k}; got {n}")
+            base = self.sample_x(key, n // k)
+            X = jnp.concatenate([base @ jnp.asarray(g).T for g in group])
         return X, self.target(X)
 
     def odd_violation(self, n: int = 4096, seed: int = 0) -> float:
@@ -100,3 +108,51 @@ class _Cubic:
 
     def __call__(self, X):
         return self.C * (X**3 @ self.z)
+
+
+def cyclic_group(T, *, max_order: int = 64) -> tuple[np.ndarray, ...]:
+    """``(I, T, T^2, ...)`` up to the order of the orthogonal matrix ``T`` (``T^k = I``, ``k <= max_order``).
+
+    Examples
+    --------
+    >>> len(cyclic_group(np.eye(3)[[1, 2, 0]]))  # a 3-cycle of coordinates
+    3
+    """
+    T = _checks.as_matrix("T", T)
+    d = T.shape[0]
+    if T.shape != (d, d) or not np.allclose(T.T @ T, np.eye(d), atol=1e-10):
+        raise ValueError(f"T must be a square orthogonal matrix; got shape {T.shape}")
+    out, P = [np.eye(d)], T
+    while not np.allclose(P, np.eye(d), atol=1e-10):
+        out.append(P)
+        if len(out) > max_order:
+            raise ValueError(f"T has no finite order <= {max_order}: T^k = I for no k <= {max_order}")
+        P = T @ P
+    return tuple(out)
+
+
+def radial(d: int, d_H: int, *, std: float = 1.0) -> Population:
+    """``f*(x) = ||P_H x||`` with ``H`` the first ``d_H`` coordinates (spec ``integrable_and_meanfield.md`` C3): a
+    target on a low-dimensional subspace, invariant under every orthogonal map of ``H`` and of ``H^perp``.
+
+    Examples
+    --------
+    >>> import jax
+    >>> pop = radial(5, 2)
+    >>> X, y = pop.sample(jax.random.key(0), 3)
+    >>> bool(np.allclose(y, np.linalg.norm(np.asarray(X)[:, :2], axis=1)))
+    True
+    """
+    d = _checks.positive_int("d", d)
+    d_H = _checks.positive_int("d_H", d_H)
+    if d_H > d:
+        raise ValueError(f"d_H must be <= d = {d}; got {d_H}")
+    return Population(d, _Radial(d_H), std, odd=False, name=f"radial-{d_H}-of-{d}")
+
+
+@dataclass(frozen=True)
+class _Radial:
+    d_H: int
+
+    def __call__(self, X):
+        return jnp.sqrt(jnp.sum(X[:, : self.d_H] ** 2, axis=1))

@@ -105,3 +105,20 @@ def test_divergence_stops_with_a_message():
     net = MeanFieldReLU(6, 8)
     with pytest.raises(FloatingPointError, match="diverged at step"):
         online.sgd(net, net.init(jax.random.key(0)), pop, eta=1e6, t=[0, 1e8], batch_size=4)
+
+
+def test_t_closed_batches_need_a_multiple_of_the_order_and_one_symmetry():
+    pop = populations.radial(4, 3)
+    net = MeanFieldReLU(4, 6)
+    T = np.eye(4)[[1, 2, 0, 3]]
+    assert len(populations.cyclic_group(T)) == 3
+    with pytest.raises(ValueError, match="multiple of the order 3"):
+        online.sgd(net, net.init(jax.random.key(0)), pop, eta=0.1, t=[0, 1], batch_size=8, symmetry=T)
+    with pytest.raises(ValueError, match="not both"):
+        online.sgd(net, net.init(jax.random.key(0)), pop, eta=0.1, t=[0, 1], batch_size=6, symmetry=T,
+                   antithetic=True)  # fmt: skip
+    with pytest.raises(ValueError, match="orthogonal"):
+        populations.cyclic_group(2 * np.eye(3))
+    X, _ = pop.sample(jax.random.key(1), 6, group=populations.cyclic_group(T))
+    X = np.asarray(X)
+    assert np.allclose(X[2:4], X[:2] @ T.T) and np.allclose(X[4:6], X[:2] @ (T @ T).T)  # draws and their images

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from learndyn import _checks
+from learndyn import _checks, populations
 
 
 @dataclass(frozen=True)
@@ -119,18 +119,10 @@ class MeanFieldReLU:
         Returns the wider net and its params (``m`` times the order of ``T``).
         """
         T = _checks.as_matrix("T", T, rows=self.d, cols=self.d)
-        if not np.allclose(T.T @ T, np.eye(self.d), atol=1e-10):
-            raise ValueError(f"T must be orthogonal; max|T^T T - I| = {np.abs(T.T @ T - np.eye(self.d)).max():.3g}")
+        group = populations.cyclic_group(T)
         a, b = np.asarray(params["a"]), np.asarray(params["b"])
-        As, Bs, P = [a], [b], np.eye(self.d)
-        for _ in range(64):
-            P = T @ P
-            if np.allclose(P, np.eye(self.d), atol=1e-10):
-                break
-            As.append(-As[-1] if anti else a)
-            Bs.append(b @ P.T)
-        else:
-            raise ValueError("T has no finite order <= 64; symmetrise needs T^k = I for some k")
+        As = [a if (k % 2 == 0 or not anti) else -a for k in range(len(group))]
+        Bs = [b @ g.T for g in group]
         if anti and len(As) % 2:
             raise ValueError(f"anti=True needs T of even order (T^k = -I flips the sign back); T has order {len(As)}")
         net = MeanFieldReLU(self.d, self.m * len(As))
