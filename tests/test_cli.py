@@ -34,6 +34,7 @@ EXPECTED = {
     "gated-digits",
     "odd-target",
     "symmetry",
+    "ip-stationary",
 }
 
 
