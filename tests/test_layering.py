@@ -45,7 +45,12 @@ def _files(*parts):
 
 @pytest.mark.parametrize(
     "path",
-    _files("theory") + _files("observables") + _files("rule_kernels") + _files("graphs") + _files("populations"),
+    _files("theory")
+    + _files("observables")
+    + _files("rule_kernels")
+    + _files("graphs")
+    + _files("populations")
+    + _files("neurons"),
     ids=lambda p: p.name,
 )
 def test_theory_and_observables_never_import_simulation(path):

@@ -36,7 +36,7 @@ import jax
 import numpy as np
 import xarray as xr
 
-from learndyn import online, plots, populations
+from learndyn import neurons, online, plots, populations
 from learndyn.experiments._summaries import loglog_slope
 from learndyn.experiments.config import ExperimentConfig, option
 from learndyn.experiments.registry import experiment
@@ -93,7 +93,7 @@ def run(cfg: Config) -> Outcome:
         apply = jax.jit(jax.vmap(lambda p, net=net: net.apply(p, Xv)[0][:, 0]))  # over records, one seed at a time
         f = np.stack([np.asarray(apply(jax.tree_util.tree_map(lambda a, s=s: a[s], r.params)))
                       for s in range(cfg.seeds)])  # fmt: skip  (S, T, n)
-        lin = np.mean((f - np.einsum("nd,std->stn", Xv, w)) ** 2, axis=-1) / np.maximum(np.mean(f**2, axis=-1), 1e-300)
+        lin = neurons.linearity_error(f, Xv, w)
         lin_max = max(lin_max, float(np.max(lin[:, 1:])))  # t = 0: f = 0 exactly
         dist = np.linalg.norm(w - w_ode[None], axis=-1)  # (S, T)
         errs.append(float(np.mean(dist.max(axis=1))))

@@ -27,7 +27,7 @@ import jax
 import numpy as np
 import xarray as xr
 
-from learndyn import online, plots, populations
+from learndyn import neurons, online, plots, populations
 from learndyn.experiments.config import ExperimentConfig, option
 from learndyn.experiments.registry import experiment
 from learndyn.nets.meanfield import MeanFieldReLU
@@ -81,7 +81,7 @@ def run(cfg: Config) -> Outcome:
         r = online.sgd(net, p0, pop, eta=cfg.eta, t=t, batch_size=cfg.batch_size, key=cfg.seed * 100 + k,
                        symmetry=sym)  # fmt: skip
         f, fT = np.asarray(apply(r.params, Xv)), np.asarray(apply(r.params, Xv @ T.T))
-        viol[name] = np.linalg.norm(fT - f, axis=1) / np.maximum(np.linalg.norm(f, axis=1), 1e-300)
+        viol[name] = neurons.symmetry_violation(f, fT)
         loss[name] = 0.5 * np.mean((f - yv) ** 2, axis=1)
     names = list(runs)
     out.data["violation"] = xr.Dataset(
