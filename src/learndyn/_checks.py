@@ -12,6 +12,12 @@ from collections.abc import Sequence
 import numpy as np
 
 
+class AssumptionError(ValueError):
+    """A theory's assumptions fail on the given data or weights beyond tolerance; the message names the assumption,
+    its measured size and where (e.g. the gated reduction's aligned statistics, a low-dimensional target that
+    depends on the orthogonal complement)."""
+
+
 def as_array(name: str, value, ndim: int):
     """Return ``value`` as a finite float64 ``ndim``-D array without zero-size axes, or raise naming ``name``.
 

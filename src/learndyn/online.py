@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from learndyn import _checks, populations
+from learndyn._recorded import scan_records
 from learndyn.populations import Population
 
 
@@ -147,31 +148,7 @@ def _simulate(params, keys, steps, lr, *, net, population, batch_size, antitheti
     step = _step(net, population, batch_size, antithetic, group)
     if batched:
         step = jax.vmap(step, in_axes=(0, 0, None))
-    lead = (keys.shape[0],) if batched else ()
-
-    def record(carry, k_end):
-        p, key, k, bad, last = carry
-
-        def body(loop):
-            p, key, k, bad, last = loop
-            p_new, key, value = step(p, key, lr)
-            ok = jnp.isfinite(value)
-            bad = jnp.where((bad < 0) & ~ok, k, bad)
-            frozen = bad >= 0  # a diverged seed keeps its last finite parameters
-
-            def keep(o, n):
-                return jnp.where(frozen.reshape(lead + (1,) * (o.ndim - len(lead))), o, n)
-
-            p = jax.tree_util.tree_map(keep, p, p_new)
-            return p, key, k + 1, bad, jnp.where(bad >= 0, last, value)
-
-        p, key, k, bad, last = jax.lax.while_loop(lambda loop: loop[2] < k_end, body, (p, key, k, bad, last))
-        return (p, key, k, bad, last), (p, last)
-
-    dtype = jax.tree_util.tree_leaves(params)[0].dtype
-    init = (params, keys, jnp.asarray(0, jnp.int64), jnp.full(lead, -1, jnp.int64), jnp.zeros(lead, dtype))
-    (_, _, _, bad, _), (rec, loss) = jax.lax.scan(record, init, steps)
-    return rec, loss, bad
+    return scan_records(step, params, keys, steps, lr, (keys.shape[0],) if batched else ())
 
 
 _run = jax.jit(_simulate, static_argnames=("net", "population", "batch_size", "antithetic", "group", "batched"))

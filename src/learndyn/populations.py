@@ -1,7 +1,9 @@
 """Data distributions with a target function, for online training on fresh samples (``learndyn.online``) and for
-population-level theory (``learndyn.theory.meanfield``): the "infinite data" counterpart of a :class:`Task`.
+population-level theory (``learndyn.theory.meanfield``, ``learndyn.theory.lowdim``): the "infinite data" counterpart
+of a :class:`Task`.
 
-A :class:`Population` draws inputs ``x ~ N(0, std^2 I_d)`` and labels them with a target ``f*(x)``; it is hashable
+A :class:`Population` draws inputs ``x ~ N(0, std^2 I_d)`` (or uniform on the sphere of radius ``std sqrt(d)``,
+``law="sphere"``) and labels them with a target ``f*(x)``; it is hashable
 (a static argument of ``jax.jit``) and its ``sample`` and ``target`` are traceable.
 
 Examples
@@ -15,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -24,10 +27,14 @@ import numpy as np
 
 from learndyn import _checks
 
+#: Input laws of a :class:`Population`.
+LAWS = ("gaussian", "sphere")
+
 
 @dataclass(frozen=True)
 class Population:
-    """Inputs ``x ~ N(0, std^2 I_d)`` labelled by ``target(X) -> (n,)``.
+    """Inputs ``x ~ N(0, std^2 I_d)`` or uniform on the sphere of radius ``std sqrt(d)``, labelled by
+    ``target(X) -> (n,)``.
 
     Parameters
     ----------
@@ -36,6 +43,9 @@ class Population:
         Traceable map ``(n, d) -> (n,)``; compared by identity.
     std : float
         Standard deviation of every input coordinate (``1/sqrt(d)`` gives ``E ||x||^2 = 1``).
+    law : {"gaussian", "sphere"}
+        ``"gaussian"``: ``x ~ N(0, std^2 I_d)``; ``"sphere"``: ``x`` uniform on the sphere of radius ``std sqrt(d)``
+        (the same second moment ``E x x^T = std^2 I_d``). Both are invariant under every orthogonal map.
     odd : bool
         Whether ``target(-x) = -target(x)`` (declared; :meth:`odd_violation` measures it).
     name : str
@@ -46,16 +56,22 @@ class Population:
     std: float = 1.0
     odd: bool = False
     name: str = "population"
+    law: str = "gaussian"
 
     def __post_init__(self):
         object.__setattr__(self, "d", _checks.positive_int("d", self.d))
         object.__setattr__(self, "std", _checks.positive_float("std", self.std))
         if not callable(self.target):
             raise TypeError(f"target must be a callable X (n, d) -> (n,); got {type(self.target).__name__}")
+        if self.law not in LAWS:
+            raise ValueError(f"law must be one of {LAWS}; got {self.law!r}")
 
     def sample_x(self, key, n: int):
         """``n`` inputs ``(n, d)``."""
-        return self.std * jax.random.normal(key, (n, self.d), jnp.float64)
+        X = self.std * jax.random.normal(key, (n, self.d), jnp.float64)
+        if self.law == "sphere":
+            X = X * (math.sqrt(self.d) * self.std / jnp.linalg.norm(X, axis=1, keepdims=True))
+        return X
 
     def sample(self, key, n: int, *, antithetic: bool = False, group=None):
         """``(X (n, d), y (n,))``.
@@ -131,7 +147,7 @@ def cyclic_group(T, *, max_order: int = 64) -> tuple[np.ndarray, ...]:
     return tuple(out)
 
 
-def radial(d: int, d_H: int, *, std: float = 1.0) -> Population:
+def radial(d: int, d_H: int, *, std: float = 1.0, law: str = "gaussian") -> Population:
     """``f*(x) = ||P_H x||`` with ``H`` the first ``d_H`` coordinates (spec ``integrable_and_meanfield.md`` C3): a
     target on a low-dimensional subspace, invariant under every orthogonal map of ``H`` and of ``H^perp``.
 
@@ -147,7 +163,45 @@ def radial(d: int, d_H: int, *, std: float = 1.0) -> Population:
     d_H = _checks.positive_int("d_H", d_H)
     if d_H > d:
         raise ValueError(f"d_H must be <= d = {d}; got {d_H}")
-    return Population(d, _Radial(d_H), std, odd=False, name=f"radial-{d_H}-of-{d}")
+    return Population(d, _Radial(d_H), std, odd=False, name=f"radial-{d_H}-of-{d}", law=law)
+
+
+def on_subspace(d: int, d_H: int, phi, *, std: float = 1.0, law: str = "gaussian", name: str | None = None):
+    """``f*(x) = phi(x_H)`` with ``x_H`` the first ``d_H`` coordinates: a target of a low-dimensional subspace, the
+    setting of :mod:`learndyn.theory.lowdim`.
+
+    Parameters
+    ----------
+    d, d_H : int
+    phi : callable
+        Traceable map ``(n, d_H) -> (n,)``.
+    std, law : see :class:`Population`
+    name : str, optional
+
+    Examples
+    --------
+    >>> import jax
+    >>> pop = on_subspace(6, 2, lambda Z: Z[:, 0] * Z[:, 1])
+    >>> X, y = pop.sample(jax.random.key(0), 3)
+    >>> bool(np.allclose(y, np.asarray(X)[:, 0] * np.asarray(X)[:, 1]))
+    True
+    """
+    d = _checks.positive_int("d", d)
+    d_H = _checks.positive_int("d_H", d_H)
+    if d_H > d:
+        raise ValueError(f"d_H must be <= d = {d}; got {d_H}")
+    if not callable(phi):
+        raise TypeError(f"phi must be a callable (n, d_H) -> (n,); got {type(phi).__name__}")
+    return Population(d, _OnSubspace(d_H, phi), std, odd=False, name=name or f"subspace-{d_H}-of-{d}", law=law)
+
+
+@dataclass(frozen=True)
+class _OnSubspace:
+    d_H: int
+    phi: Callable
+
+    def __call__(self, X):
+        return self.phi(X[:, : self.d_H])
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from learndyn import _checks
+from learndyn._checks import AssumptionError as AssumptionError  # re-exported for theory.gated
 from learndyn.graphs import GatedGraph
 from learndyn.tasks import Task
-
-
-class AssumptionError(ValueError):
-    """The reduction's assumptions (A1 aligned statistics, A2 decoupled initialisation) fail beyond tolerance."""
-
 
 # ------------------------------------------------------------------------------------------------------------------
 # Gated statistics
