@@ -17,6 +17,7 @@ SIMULATION = {
     "learndyn.rules",
     "learndyn.param",
     "learndyn.coord_check",
+    "learndyn.contributions",
     "learndyn.online",
 }
 THEORY = {"learndyn.theory"}
@@ -67,6 +68,7 @@ def test_theory_and_observables_never_import_simulation(path):
     + _files("rules")
     + _files("param")
     + _files("coord_check")
+    + _files("contributions")
     + _files("online"),
     ids=lambda p: str(p.relative_to(SRC)),
 )

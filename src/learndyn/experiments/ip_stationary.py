@@ -39,7 +39,7 @@ import jax
 import numpy as np
 import xarray as xr
 
-from learndyn import coord_check, datasets, param, plots, train
+from learndyn import contributions, coord_check, datasets, param, plots, train
 from learndyn.experiments._summaries import loglog_slope
 from learndyn.experiments.config import ExperimentConfig, option
 from learndyn.experiments.registry import experiment
@@ -74,11 +74,6 @@ def _gaussian_task(d, n, seed, kind):
     return Task(X, np.tanh(2 * X @ w / np.sqrt(d))[:, None], name="teacher")
 
 
-def _stable_rank(H) -> float:
-    s = np.linalg.svd(np.asarray(H), compute_uv=False)
-    return float(np.sum(s**2) / max(s[0] ** 2, 1e-300))
-
-
 def _train_pair(task, sizes, cfg, key, lr, steps):
     """Standard IP and calibrated IP-LLR from their own inits: losses at the records and the last hidden layer's
     stable rank on the evaluation items before and after."""
@@ -98,7 +93,7 @@ def _train_pair(task, sizes, cfg, key, lr, steps):
         for k in (0, -1):
             p = jax.tree_util.tree_map(lambda a, k=k: a[k], r.params)
             _, cache = net.apply(p, Xe)
-            ranks.append(_stable_rank(cache["phi"][-1]))
+            ranks.append(contributions.rank_proxies(cache["phi"][-1])["stable_rank"])
         out[name] = {"loss": r.loss, "t": r.t, "rank": ranks,
                      "rates": getattr(run_par, "rates", None)}  # fmt: skip
     return out
