@@ -138,13 +138,17 @@ class LowDim:
         poly = 0.0
         for coef in reversed(_tail_coefficients(q)):
             poly = poly * u + coef
+        # E[s; s > s0] = u^((q-1)/2) / ((q-1) B(1/2, (q-1)/2)): integer powers and one sqrt, no exp/log (the
+        # transcendentals dominated the cost of a step)
+        const = float(np.exp(-special.betaln(0.5, 0.5 * (q - 1)))) / (q - 1)
         if q % 2 == 0:  # half-integer exponents: s = cos(phi) at q = 2, then u^(n - 1/2)
-            tail = jnp.arccos(s0) / jnp.pi - s0 * jnp.sqrt(u) * poly
+            root = jnp.sqrt(u)
+            tail = jnp.arccos(s0) / jnp.pi - s0 * root * poly
+            first = const * root * u ** ((q - 2) // 2)
         else:  # integer exponents from s uniform on [-1, 1] at q = 3
             tail = 0.5 * (1.0 - s0) - s0 * u * poly
-        a = 0.5 * (q - 1)
-        first = jnp.exp(a * jnp.log(jnp.maximum(u, 1e-300)) - special.betaln(0.5, a)) / (q - 1)
-        return tail, jnp.where(u > 0, first, 0.0)
+            first = const * u ** ((q - 1) // 2)
+        return tail, first
 
     def slice_mean(self, c, k):
         """``E_s relu(c + k s)``: the ReLU feature averaged over the directions of ``H^perp``.
