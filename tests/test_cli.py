@@ -35,6 +35,7 @@ EXPECTED = {
     "odd-target",
     "symmetry",
     "ip-stationary",
+    "low-dim-target",
 }
 
 
