@@ -1,6 +1,8 @@
 """Base-learning-rate calibration of IP-LLR (spec B2) and the stall it fixes (spec B5): standard IP with five hidden
 layers does not move in 100 steps, calibrated IP-LLR learns; the calibrated rates do not drift with the width."""
 
+import re
+
 import jax
 import numpy as np
 import pytest
@@ -55,3 +57,19 @@ def test_calibrated_warmup_scales_and_bad_input():
     assert cal.lr_scales(sizes, 1) == base1 and cal.warmup_steps == 1
     with pytest.raises(ValueError, match="lr"):
         calibrate_base_lr(par, sizes, "relu", p0, np.ones((4, D)), np.ones((4, 1)), np.ones((4, D)), lr=0.0)
+
+
+@pytest.mark.parametrize("name, layer", [("mup", "layer 2 (hidden)"), ("ntk", "layer 2 (hidden)"),
+                                         ("meanfield", "layer 2 (hidden)")])  # fmt: skip
+def test_a_parameterization_that_is_not_integrable_is_refused_naming_the_layer(name, layer):
+    par, sizes = param.get(name), (4, 16, 16, 16, 1)
+    p0 = par.init(jax.random.key(0), sizes, "relu")
+    X = np.random.default_rng(0).normal(size=(8, 4))
+    with pytest.raises(ValueError, match=rf"calibrate_base_lr needs an integrable parameterization; '{name}' is not: "
+                                         rf"{re.escape(layer)} has a \+ b = "):
+        calibrate_base_lr(par, sizes, "relu", p0, X, X[:, :1], X)
+
+
+@pytest.mark.parametrize("name", ["ip", "ip-llr", "ip-llr-bias", "ip-noncentred"])
+def test_the_integrable_presets_pass_the_requirement(name):
+    param.require_integrable(param.get(name), 5)

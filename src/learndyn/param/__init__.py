@@ -56,7 +56,7 @@ from __future__ import annotations
 import inspect
 
 from learndyn import _checks
-from learndyn.param.table import BIAS_MODES, VARIANCE_FACTORS, Parameterization, _bias, widths
+from learndyn.param.table import BIAS_MODES, VARIANCE_FACTORS, Parameterization, _bias, require_integrable, widths
 
 
 def sp(*, bias: str = "none", v: float | None = None) -> Parameterization:
@@ -302,6 +302,7 @@ __all__ = [
     "meanfield",
     "mup",
     "ntk",
+    "require_integrable",
     "sp",
     "widths",
 ]

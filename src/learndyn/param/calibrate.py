@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from learndyn import _checks
+from learndyn.param.table import require_integrable
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ def calibrate_base_lr(par, sizes, activation: str, params, X1, Y1, X2, *, lr: fl
     """
     lr = _checks.positive_float("lr", lr)
     cap = _checks.positive_float("cap", cap)
+    require_integrable(par, len(sizes) - 2, where="calibrate_base_lr")
     net = par.mlp(sizes, activation)
     X1, Y1, X2 = (jnp.asarray(a) for a in (X1, Y1, X2))
 

@@ -520,6 +520,44 @@ class Parameterization:
         return jax.tree.map(lambda p, u, s: p + lr * s * u, params, updates, scales)
 
 
+def require_integrable(par, n_hidden: int, *, where: str = "this function") -> None:
+    """Raise unless ``par`` is an integrable parameterization for ``n_hidden`` hidden layers.
+
+    Integrable (Hajjar, Chizat & Giraud): every layer after the input is a mean-field average, ``h^l = (1/m) sum_j
+    W_ij x_j`` with ``O(1)`` weights, i.e. ``a_l + b_l = 1`` for ``l = 2..L+1`` at every step; the input layer has
+    ``a_1 + b_1 = 0``. The init means may be non-zero (``ip-noncentred``) and the learning rates are free (IP,
+    IP-LLR).
+
+    Raises
+    ------
+    ValueError
+        Naming the first layer that breaks it, its ``a`` and ``b``, and ``where`` the requirement comes from.
+
+    Examples
+    --------
+    >>> from learndyn import param
+    >>> require_integrable(param.get("ip-llr"), 3)
+    >>> require_integrable(param.get("mup"), 3, where="calibrate_base_lr")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: calibrate_base_lr needs an integrable parameterization; 'mup' is not: layer 2 (hidden) has a + b = 0.5 ...
+    """
+    L = _checks.positive_int("n_hidden", n_hidden)
+    if not hasattr(par, "layer_exponents"):
+        raise TypeError(f"{where} needs a learndyn.param.Parameterization; got {type(par).__name__}")
+    kinds = ("input", "hidden", "output")
+    for step in sorted({0, par.warmup_steps}):
+        ex = par.layer_exponents(L, step=step)
+        for l, (a, b) in enumerate(zip(ex["a"], ex["b"], strict=True), start=1):
+            want = 0.0 if l == 1 else 1.0
+            if abs(a + b - want) > 1e-12:
+                raise ValueError(
+                    f"{where} needs an integrable parameterization; {par.name!r} is not: layer {l} "
+                    f"({kinds[_kind(l, L)]}) has a + b = {a + b:g} (a = {a:g}, b = {b:g}), integrable needs "
+                    "a_1 + b_1 = 0 at the input and a_l + b_l = 1 for every later layer"
+                )
+
+
 def _kind(l: int, L: int) -> int:
     """Layer kind of 1-based weight layer ``l`` in a net with ``L`` hidden layers: 0 input, 1 hidden, 2 output."""
     return 0 if l == 1 else 2 if l == L + 1 else 1
