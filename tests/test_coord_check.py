@@ -152,3 +152,21 @@ def test_bad_input_is_rejected_with_a_message():
         cc.width_exponents(pd.concat([df, df]))
     with pytest.raises(ValueError, match=r"missing \['delta'\]"):
         cc.width_exponents(df.drop(columns="delta"))
+
+
+def test_stationarity_detector_against_the_ip_exponents():
+    """Spec B5: one standard-IP step. L = 2 learns (Delta h^2 width-independent), L = 3 is stationary; the fitted
+    slopes sit within 0.25 of theory.scaling's exponents (two widths, two seeds: a coarse fit). With tol = 0 the
+    L = 2 net's width-independent update (slope -0.01 here) would be misread as vanishing."""
+    from learndyn.theory import scaling
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((128, 20))
+    task = Task(X, np.sign(X[:, :1]))
+    for L, stationary in ((2, False), (3, True)):
+        out = cc.stationarity("ip", task, [128, 512], n_hidden=L, predicted=scaling.ip_exponents(L))
+        assert out.attrs["stationary"] is stationary
+        assert out.attrs["worst_gap"] <= 0.25, out
+        assert stationary == scaling.is_stationary(L)
+    with pytest.raises(ValueError, match="predicted must name layers among"):
+        cc.stationarity("ip", task, [16, 32], n_hidden=2, predicted={"h7": -1.0})

@@ -275,6 +275,70 @@ def width_exponents(df: pd.DataFrame, *, layers=None, quantities=QUANTITIES) -> 
     return result
 
 
+def stationarity(
+    par, task: Task, widths, *, n_hidden: int, lr: float = 1.0, predicted=None, tol: float = 0.25, n_seeds: int = 2,
+    seed: int = 0, activation: str = "relu",
+) -> pd.DataFrame:  # fmt: skip
+    """The stationarity detector of Hajjar, Chizat & Giraud (spec ``integrable_and_meanfield.md`` B2): one SGD step
+    per width, the log-log slope of every layer's mean ``|Delta h^l|`` (and ``|Delta f|``) against the width, and the
+    predicted exponents beside them.
+
+    A network is *stationary* at infinite width when every one-step update vanishes with the width: every slope
+    ``< -tol`` (a fitted slope of a width-independent update scatters around 0 by a few hundredths over two widths;
+    the exponents of IP are multiples of 1/2). Under standard IP this happens for ``L >= 3`` hidden layers (the
+    exponents of :func:`learndyn.theory.scaling.ip_exponents`, which the caller passes as ``predicted``; simulation
+    code does not import theory).
+
+    Parameters
+    ----------
+    par, task, widths, n_hidden, activation, n_seeds, seed
+        As :func:`coord_check` (``steps = 1``, rule ``"gd"``).
+    lr : float
+        Base learning rate of the step (the detector's convention: 1).
+    predicted : mapping, optional
+        ``{layer: exponent}`` or ``{layer: (init, delta)}`` (the form of ``ip_exponents``): the predicted width
+        exponent of each layer's one-step update.
+    tol : float
+        A slope above ``-tol`` counts as an update that does not vanish.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``layer`` (``h1 .. hL``, ``f``), columns ``slope`` (fitted exponent of mean ``|Delta h|``),
+        ``predicted`` and ``gap = slope - predicted`` (NaN without a prediction). ``attrs["stationary"]``: every
+        slope ``< -tol``; ``attrs["worst_gap"]``: the largest ``|gap|``; ``attrs["table"]``: the :func:`coord_check`
+        table it was fitted on.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from learndyn import tasks
+    >>> X = np.random.default_rng(0).normal(size=(32, 6))
+    >>> task = tasks.Task(X, np.sign(X[:, :1]))
+    >>> out = stationarity("ip", task, [64, 256], n_hidden=3)
+    >>> out.attrs["stationary"], out.index.tolist()
+    (True, ['h1', 'h2', 'h3', 'f'])
+    """
+    tol = _checks.positive_float("tol", tol, allow_zero=True)
+    df = coord_check(par, task, widths, n_hidden=n_hidden, lr=lr, steps=1, activation=activation, n_seeds=n_seeds,
+                     seed=seed)  # fmt: skip
+    names = layer_names(n_hidden)
+    slopes = width_exponents(df, quantities="delta")["delta"]
+    pred = pd.Series(np.nan, index=names)
+    if predicted is not None:
+        unknown = sorted(set(predicted) - set(names))
+        if unknown:
+            raise ValueError(f"predicted must name layers among {names}; got unknown {unknown}")
+        for name, e in predicted.items():
+            pred[name] = float(e[1] if isinstance(e, tuple | list) else e)
+    out = pd.DataFrame({"slope": slopes[names], "predicted": pred, "gap": slopes[names] - pred})
+    out.index.name = "layer"
+    out.attrs.update(stationary=bool(np.all(out["slope"] < -tol)),
+                     worst_gap=float(np.nanmax(np.abs(out["gap"]))) if predicted is not None else float("nan"),
+                     table=df)  # fmt: skip
+    return out
+
+
 def _loglog_slope(widths, values) -> float:
     """Least-squares slope of log(values) against log(widths); nan when a value is not positive."""
     if np.any(~(values > 0)):

@@ -111,11 +111,11 @@ def run(cfg: Config) -> Outcome:
     task = _gaussian_task(cfg.d, cfg.batch_size, cfg.seed, "sign")
     slopes = {}
     for L in cfg.depths:
-        df = coord_check.coord_check("ip", task, list(cfg.widths), n_hidden=L, lr=1.0, steps=1, n_seeds=2,
-                                     seed=cfg.seed)  # fmt: skip
-        ex = coord_check.width_exponents(df)
         pred = scaling.ip_exponents(L)
-        slopes[L] = {layer: (float(ex.loc[layer, "delta"]), pred[layer][1]) for layer in pred}
+        found = coord_check.stationarity("ip", task, list(cfg.widths), n_hidden=L, predicted=pred, n_seeds=2,
+                                         seed=cfg.seed)  # fmt: skip
+        df = found.attrs["table"]
+        slopes[L] = {layer: (float(found.loc[layer, "slope"]), pred[layer][1]) for layer in pred}
         out.data[f"one_step/L{L}"] = xr.Dataset(
             {q: (("width", "layer"), df.pivot(index="width", columns="layer", values=q)[list(pred)].to_numpy())
              for q in ("init", "delta")},
