@@ -380,3 +380,19 @@ BAD = [
 def test_bad_input_raises_naming_the_argument(call, name):
     with pytest.raises((ValueError, TypeError), match=rf"\b{name}\b"):
         call()
+
+
+def test_odd_target_moments_match_the_cubic_closed_form_and_refuse_an_even_target():
+    from learndyn import populations
+    from learndyn._checks import AssumptionError
+    from learndyn.theory.meanfield import odd_target_moments
+
+    z = np.array([1.0, -2.0, 0.5])
+    pop = populations.cubic_odd(z, C=1.0, std=0.7)
+    Xf, Sigma = odd_target_moments(pop, n=400_000)
+    # E[x_k^3 x_k] = 3 std^4 for Gaussian inputs; Monte-Carlo error of each entry ~ std^4 |z_k| sqrt(96) / sqrt(n)
+    assert np.allclose(Xf, 3 * 0.7**4 * z, atol=6 * 0.7**4 * np.abs(z).max() * np.sqrt(96 / 400_000))
+    assert np.allclose(Sigma, 0.7**2 * np.eye(3), rtol=1e-15, atol=0)
+    with pytest.raises(AssumptionError, match=r"needs f\*\(-x\) = -f\*\(x\); the target of 'radial-2-of-3' breaks "
+                                              r"it by max .* = 2 "):  # even: f*(x) + f*(-x) = 2 f*
+        odd_target_moments(populations.radial(3, 2))

@@ -63,7 +63,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from learndyn._checks import as_array, as_matrix, positive_float, positive_int, rng, times
+from learndyn._checks import AssumptionError, as_array, as_matrix, positive_float, positive_int, rng, times
 
 __all__ = [
     "CubicTarget",
@@ -75,6 +75,7 @@ __all__ = [
     "isotropic_odd_target",
     "isotropic_odd_target_euler",
     "odd_target_flow",
+    "odd_target_moments",
     "population_loss_linear",
 ]
 
@@ -208,6 +209,43 @@ def odd_target_flow(
         return w
     H = np.mean(a**2, axis=1)[:, None, None] * np.eye(d) + np.einsum("tjk,tjl->tkl", b, b) / m
     return w, {"a": a, "b": b, "H": H}
+
+
+def odd_target_moments(population, *, n: int = 200_000, seed: int = 0, tol: float = 1e-10):
+    """``(Xf, Sigma) = (E[f* x], E[x x^T])`` of a population by a large sample, after checking that its target is
+    odd (the assumption of :func:`odd_target_flow`).
+
+    ``Sigma`` is exact (``std^2 I`` for both input laws); ``Xf`` is the mean of ``f*(x) x`` over ``n`` fresh
+    samples (sampling error ``~ 1/sqrt(n)``).
+
+    Raises
+    ------
+    AssumptionError
+        When ``|f*(x) + f*(-x)|`` exceeds ``tol`` of ``max |f*|`` (the measured size is in the message): the odd
+        reduction would silently give the flow of the target's odd part.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from learndyn import populations
+    >>> pop = populations.cubic_odd(np.array([1.0, 0.0]), C=1.0, std=1.0)
+    >>> Xf, Sigma = odd_target_moments(pop, n=100_000)
+    >>> bool(abs(Xf[0] - 3.0) < 0.05), Sigma.tolist()  # E[x^4] = 3
+    (True, [[1.0, 0.0], [0.0, 1.0]])
+    """
+    import jax
+
+    n = positive_int("n", n)
+    tol = positive_float("tol", tol)
+    violation = population.odd_violation(seed=seed)
+    if violation > tol:
+        raise AssumptionError(
+            f"the odd-target reduction needs f*(-x) = -f*(x); the target of {population.name!r} breaks it by "
+            f"max |f*(x) + f*(-x)| / max |f*| = {violation:.3g} (tol {tol:g})"
+        )
+    X = np.asarray(population.sample_x(jax.random.key(seed), n))
+    y = np.asarray(population.target(X))
+    return X.T @ y / n, population.std**2 * np.eye(population.d)
 
 
 # --------------------------------------------------------------------------------------------
