@@ -175,6 +175,8 @@ def _long_run(cfg, pop, Xv, yv):
 
 
 def _tau(theta, c, eps):
+    """``tau^+-`` masses per record with per-record signs: a full particle's ``sign(a)`` may flip under SGD, which
+    :func:`learndyn.theory.radial.tau_masses` (constant signs of the 1-D variables) does not allow."""
     m = c.shape[-1]
     return np.sum(np.abs(c) * (eps > 0), -1) / m, np.sum(np.abs(c) * (eps < 0), -1) / m
 
